@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { createLogger } from './log.js';
+import { locateFfmpeg } from './ffmpeg-locator.js';
+import { loadConfigInThread, closeConfigThreads } from './config/load-in-thread.js';
+import { startPrimary } from './primary/primary.js';
+import { PROGRAM_NAME, VERSION } from './version.js';
+import { ERRORS } from './errors.js';
+
+const DEFAULT_CONFFILE = '/etc/voyandz';
+const CONFFILE_ENV = 'VOYANDZ_CONFFILE';
+const DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
+
+const HELP = `usage: ${PROGRAM_NAME} [-f CONFIG] [--check] [-V|--version] [-h|--help]
+
+Real-time audio/video streaming server: runs the feed and stream programs of
+CONFIG (ffmpeg...) and serves their output to HTTP clients.
+
+options:
+  -f, --file CONFIG  YAML config (default: $${CONFFILE_ENV}, else ${DEFAULT_CONFFILE},
+                     else the bundled demo config)
+  --check            load and validate the config, print it resolved (or every
+                     error) and exit 0 (valid) or 1 (invalid); starts nothing
+  -V, --version      print the version and exit
+  -h, --help         print this help and exit
+
+signals: SIGINT/SIGTERM stop gracefully; SIGHUP reloads the config.
+`;
+
+function chooseConfigFile(flag: string | undefined): { file: string; why: string } {
+  if (flag) return { file: resolve(flag), why: '-f' };
+  const fromEnv = process.env[CONFFILE_ENV];
+  if (fromEnv) return { file: resolve(fromEnv), why: CONFFILE_ENV };
+  if (existsSync(DEFAULT_CONFFILE)) return { file: DEFAULT_CONFFILE, why: 'default' };
+  return { file: DEMO_CONFIG, why: 'no config given: bundled demo' };
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        file: { type: 'string', short: 'f' },
+        check: { type: 'boolean' },
+        version: { type: 'boolean', short: 'V' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    process.stderr.write(`${PROGRAM_NAME}: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (args.version) {
+    process.stdout.write(`${PROGRAM_NAME} ${VERSION}\n`);
+    return 0;
+  }
+
+  const { file, why } = chooseConfigFile(args.file);
+  if (args.check) {
+    const result = await loadConfigInThread(file);
+    await closeConfigThreads();
+    if (!result.ok) {
+      process.stderr.write(`${result.message}\n`);
+      return 1;
+    }
+    process.stdout.write(stringify(result.config));
+    return 0;
+  }
+
+  const log = createLogger({ name: PROGRAM_NAME });
+  log.info({ version: VERSION, node: process.version, pid: process.pid }, `${PROGRAM_NAME} ${VERSION}`);
+  const ffmpeg = locateFfmpeg();
+  if (ffmpeg) log.info({ ffmpeg: ffmpeg.path, source: ffmpeg.source }, `using ffmpeg ${ffmpeg.path} (${ffmpeg.source})`);
+  else log.warn({ code: ERRORS.NO_FFMPEG.code }, ERRORS.NO_FFMPEG.message());
+  log.info({ file, why }, `config ${file} (${why})`);
+
+  const loaded = await loadConfigInThread(file);
+  if (!loaded.ok) {
+    process.stderr.write(`${loaded.message}\n`);
+    log.fatal({ code: ERRORS.CONFIG_INVALID.code, issues: loaded.issues.length }, 'config rejected; nothing started');
+    await closeConfigThreads();
+    return 1;
+  }
+  let primary;
+  try {
+    primary = await startPrimary(loaded.config, log);
+  } catch (error) {
+    log.fatal({ err: error }, (error as Error).message);
+    return 1;
+  }
+
+  let exiting = false;
+  const stop = (signal: string): void => {
+    if (exiting) return;
+    exiting = true;
+    log.info({ signal }, 'stopping');
+    void primary
+      .stop()
+      .then(() => closeConfigThreads())
+      .then(() => {
+        log.info('stopped');
+        process.exit(0);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    log.info({ file }, 'SIGHUP: reloading config');
+    void loadConfigInThread(file).then((result) => {
+      if (result.ok) primary.reload(result.config);
+      else log.error({ code: ERRORS.CONFIG_INVALID.code, errors: result.message }, 'reload failed; keeping the running config');
+    });
+  });
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`${PROGRAM_NAME}: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

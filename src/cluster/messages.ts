@@ -1,0 +1,51 @@
+/**
+ * Messages between the primary and its worker processes (Node IPC, JSON).
+ * Only control travels here: stream bytes go over byte streams (unix
+ * sockets between workers), never IPC messages, which cost far more per byte.
+ */
+import type { ServerConfig } from '../config/types.js';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { WorkerStats } from '../stats/types.js';
+
+/** A parsed request the primary hands to a worker with its socket. */
+export interface HandedRequest {
+  method: string;
+  path: string;
+  httpVersion: string;
+  headers: Record<string, string>;
+  remote: string;
+  /** When the primary accepted the connection (ms epoch), for the access log. */
+  acceptedAt: number;
+}
+
+export interface WorkerSetup {
+  workerId: number;
+  config: ServerConfig;
+  /** Names of the pipeline components (see assignment.ts) this worker owns. */
+  owned: string[];
+  /** Which worker owns each feed and each stream. */
+  ownerOf: Record<string, number>;
+  /** Unix socket path of every worker's peer server, by worker id. */
+  peerPaths: Record<number, string>;
+}
+
+export type PrimaryToWorker =
+  | { type: 'setup'; setup: WorkerSetup }
+  | { type: 'client'; stream: string; request: HandedRequest }
+  | { type: 'stats'; id: number }
+  | { type: 'metrics'; id: number }
+  | { type: 'shutdown' };
+
+export type WorkerMetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+export type WorkerToPrimary =
+  | { type: 'ready'; workerId: number; peerPath: string }
+  | { type: 'client-closed'; stream: string }
+  | { type: 'program-started'; pid: number }
+  | { type: 'program-exited'; pid: number }
+  | { type: 'stats'; id: number; stats: WorkerStats }
+  | { type: 'metrics'; id: number; metrics: WorkerMetricsJson };
+
+export function clientKey(stream: string): string {
+  return `stream:${stream}`;
+}

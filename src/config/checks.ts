@@ -1,0 +1,163 @@
+/**
+ * Checks that look at more than one value (feed references, feed cycles, URL
+ * collisions, contradicting keys) or at the machine (logdir).
+ *
+ * They read the data loosely — whatever has the right type is checked, the
+ * rest is the schema's to report — so they run even when the schema found
+ * problems, and one round of fixing is enough.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+import type { PathIssue } from './path-issue.js';
+
+/** Paths the server answers itself; the pages are reserved even when disabled (they answer 403). */
+export const RESERVED_URLS: Readonly<Record<string, string>> = {
+  '/': 'the home page',
+  '/stat': 'the status page',
+  '/stat.json': 'the status data',
+  '/config': 'the config page',
+  '/metrics': 'the Prometheus metrics',
+};
+
+export function defaultUrl(streamName: string): string {
+  return `/stream/${streamName}`;
+}
+
+/** Relative to the config file, not to wherever the server happens to be started from. */
+export function resolveLogdir(logdir: string, configFile: string): string {
+  return path.resolve(path.dirname(configFile), logdir);
+}
+
+type Fields = Record<string, unknown>;
+type Entries = [name: string, fields: Fields][];
+
+/** `configFile` is absolute. */
+export function checkConfig(data: unknown, configFile: string): PathIssue[] {
+  const top = asFields(data);
+  const feeds = entries(top.feeds);
+  const streams = entries(top.streams);
+  return [
+    ...checkFeedReferences(feeds, streams),
+    ...checkFeedCycles(feeds),
+    ...checkUrls(streams),
+    ...checkResurrect('feeds', feeds),
+    ...checkResurrect('streams', streams),
+    ...checkLogdir(top.logdir, configFile),
+  ];
+}
+
+function checkFeedReferences(feeds: Entries, streams: Entries): PathIssue[] {
+  const known = feeds.map(([name]) => name);
+  const issues: PathIssue[] = [];
+  for (const [kind, list] of [['feeds', feeds], ['streams', streams]] as const) {
+    for (const [name, fields] of list) {
+      const feed = fields.feed;
+      if (typeof feed === 'string' && !known.includes(feed)) {
+        issues.push({ path: [kind, name, 'feed'], message: `unknown feed "${feed}" ${knownList(known)}` });
+      }
+    }
+  }
+  return issues;
+}
+
+/** Capped: a generated config may have hundreds of feeds. */
+function knownList(known: string[]): string {
+  if (known.length === 0) return '(no feeds are defined)';
+  const shown = known.slice(0, 10).join(', ');
+  return known.length > 10 ? `(known: ${shown}, ... ${known.length - 10} more)` : `(known: ${shown})`;
+}
+
+/** A feed reading itself, directly or through others, could never start. Each cycle is reported once. */
+function checkFeedCycles(feeds: Entries): PathIssue[] {
+  const parentOf = new Map(feeds.map(([name, fields]) => [name, fields.feed]));
+  const explored = new Set<string>();
+  const issues: PathIssue[] = [];
+  for (const [start] of feeds) {
+    const chain: string[] = [];
+    let current: unknown = start;
+    while (typeof current === 'string' && parentOf.has(current) && !explored.has(current)) {
+      const seen = chain.indexOf(current);
+      if (seen >= 0) {
+        const cycle = [...chain.slice(seen), current];
+        issues.push({ path: ['feeds', current, 'feed'], message: `feed cycle: ${cycle.join(' -> ')}` });
+        break;
+      }
+      chain.push(current);
+      current = parentOf.get(current);
+    }
+    for (const name of chain) explored.add(name);
+  }
+  return issues;
+}
+
+/** Every stream needs a path of its own; the first one to claim a path (in file order) keeps it. */
+function checkUrls(streams: Entries): PathIssue[] {
+  const owners = new Map<string, string>();
+  const issues: PathIssue[] = [];
+  for (const [name, fields] of streams) {
+    const given = typeof fields.url === 'string' ? fields.url : undefined;
+    // A malformed url is the schema's to report.
+    if (given !== undefined && !given.startsWith('/')) continue;
+    const url = given ?? defaultUrl(name);
+    const shown = given === undefined ? `default url "${url}"` : `"${url}"`;
+    const reserved = RESERVED_URLS[url];
+    const owner = owners.get(url);
+    if (reserved !== undefined) {
+      issues.push({ path: ['streams', name, 'url'], message: `${shown} is reserved for ${reserved}` });
+    } else if (owner !== undefined) {
+      issues.push({ path: ['streams', name, 'url'], message: `${shown} is already the url of stream ${owner}` });
+    } else {
+      owners.set(url, name);
+    }
+  }
+  return issues;
+}
+
+/** `no-resurrect` is the original's spelling of `resurrect: false`; saying both, differently, is a mistake. */
+function checkResurrect(kind: 'feeds' | 'streams', list: Entries): PathIssue[] {
+  const issues: PathIssue[] = [];
+  for (const [name, fields] of list) {
+    const resurrect = fields.resurrect;
+    const noResurrect = fields['no-resurrect'];
+    if (typeof resurrect === 'boolean' && typeof noResurrect === 'boolean' && resurrect === noResurrect) {
+      issues.push({
+        path: [kind, name, 'no-resurrect'],
+        message: `contradicts "resurrect: ${resurrect}"; keep one of the two`,
+      });
+    }
+  }
+  return issues;
+}
+
+/** Programs' stderr goes there: find out now, not when the first program starts. */
+function checkLogdir(logdir: unknown, configFile: string): PathIssue[] {
+  if (typeof logdir !== 'string' || logdir === '') return [];
+  const dir = resolveLogdir(logdir, configFile);
+  const problem = directoryProblem(dir);
+  return problem === undefined ? [] : [{ path: ['logdir'], message: problem }];
+}
+
+function directoryProblem(dir: string): string | undefined {
+  try {
+    if (!statSync(dir).isDirectory()) return `"${dir}" is not a directory`;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `directory "${dir}" does not exist` : `cannot use directory "${dir}" (${code})`;
+  }
+  try {
+    // Creating files in a directory takes both write and search permission.
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    return `directory "${dir}" is not writable`;
+  }
+  return undefined;
+}
+
+function asFields(value: unknown): Fields {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Fields) : {};
+}
+
+/** Every named entry of feeds: or streams:, an entry that is not a mapping having no fields. */
+function entries(value: unknown): Entries {
+  return Object.entries(asFields(value)).map(([name, fields]) => [name, asFields(fields)]);
+}

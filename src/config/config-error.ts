@@ -1,0 +1,40 @@
+/**
+ * A rejected config: every problem found, each with the place in the file a
+ * user has to go to, so one round of fixing is enough.
+ */
+import { ERRORS } from '../errors.js';
+
+export interface ConfigIssue {
+  /** The config file as the user named it (not made absolute: it is what they typed). */
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  /** Key path, e.g. `streams.cam1.mimetype`; empty for the document as a whole. */
+  path: string;
+  message: string;
+}
+
+/** `config.yaml:14:5: streams.cam1.feed: unknown feed "cam_1" (known: cam1, cam2)` */
+export function formatIssue(issue: ConfigIssue): string {
+  const where = `${issue.file}:${issue.line}:${issue.column}`;
+  return issue.path === '' ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
+}
+
+export class ConfigError extends Error {
+  readonly code = ERRORS.CONFIG_INVALID.code;
+  readonly issues: ConfigIssue[];
+
+  constructor(file: string, issues: ConfigIssue[]) {
+    const sorted = [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
+    super(`${ERRORS.CONFIG_INVALID.message(file, String(sorted.length))}\n${sorted.map(formatIssue).join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = sorted;
+  }
+
+  /** One line per issue, in file order. */
+  format(): string {
+    return this.issues.map(formatIssue).join('\n');
+  }
+}

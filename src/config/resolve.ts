@@ -1,0 +1,75 @@
+/**
+ * From the file as written (checked by the schema and by checks.ts) to the
+ * ServerConfig the rest of voyandz reads: defaults filled in, commands split,
+ * original spellings (no-resurrect, numeric modes) turned into one form.
+ * Runs only on a config with no issues, so it never fails.
+ */
+import os from 'node:os';
+import { defaultUrl, resolveLogdir } from './checks.js';
+import { splitCommand } from './command.js';
+import { FEED_MODES, type RawConfig, type RawFeed, type RawStream } from './schema.js';
+import type { FeedConfig, FeedMode, ServerConfig, StreamConfig } from './types.js';
+
+/** `configFile` is absolute. */
+export function resolveConfig(raw: RawConfig, configFile: string): ServerConfig {
+  const feeds: Record<string, FeedConfig> = {};
+  for (const [name, feed] of Object.entries(raw.feeds)) feeds[name] = resolveFeed(name, feed);
+  const streams: Record<string, StreamConfig> = {};
+  for (const [name, stream] of Object.entries(raw.streams)) streams[name] = resolveStream(name, stream, raw);
+  return {
+    file: configFile,
+    listenaddr: raw.listenaddr,
+    listenport: raw.listenport,
+    ...(raw.logdir === undefined ? {} : { logdir: resolveLogdir(raw.logdir, configFile) }),
+    pages: { ...raw.pages },
+    workers: raw.workers === 'auto' ? os.availableParallelism() : raw.workers,
+    statClients: raw.stat_clients,
+    logMaxBytes: raw.log_max_bytes,
+    logKeep: raw.log_keep,
+    feeds,
+    streams,
+  };
+}
+
+function resolveFeed(name: string, feed: RawFeed): FeedConfig {
+  return {
+    name,
+    ...commandOf(feed.command),
+    mode: modeOf(feed.mode),
+    ...(feed.feed === undefined ? {} : { feed: feed.feed }),
+    resurrect: resurrectOf(feed),
+  };
+}
+
+function resolveStream(name: string, stream: RawStream, raw: RawConfig): StreamConfig {
+  return {
+    name,
+    ...commandOf(stream.command),
+    type: stream.type,
+    mimetype: stream.mimetype,
+    ...(stream.feed === undefined ? {} : { feed: stream.feed }),
+    client: stream.client,
+    url: stream.url ?? defaultUrl(name),
+    resurrect: resurrectOf(stream),
+    maxLagSeconds: stream.max_lag ?? raw.max_lag,
+    shotTimeoutSeconds: stream.shot_timeout ?? raw.shot_timeout,
+  };
+}
+
+/** Folded YAML (`command: >`) ends in a newline that means nothing: shown trimmed. */
+function commandOf(command: string): { command: string; argv: string[] } {
+  const split = splitCommand(command);
+  // The schema rejected every command that cannot be split.
+  if (!split.ok) throw new Error(`unreachable: command passed the schema but ${split.message}`);
+  return { command: command.trim(), argv: split.argv };
+}
+
+/** A number of seconds (written as a number or a numeric string) is on-demand with a linger time. */
+function modeOf(mode: RawFeed['mode']): FeedMode {
+  const named = FEED_MODES.find((candidate) => candidate === mode);
+  return named ?? { lingerSeconds: Number(mode) };
+}
+
+function resurrectOf(entry: { resurrect?: boolean | undefined; 'no-resurrect'?: boolean | undefined }): boolean {
+  return entry.resurrect ?? !(entry['no-resurrect'] ?? false);
+}

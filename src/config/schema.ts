@@ -1,0 +1,235 @@
+/**
+ * The YAML config file as the user writes it: the one source of truth for
+ * which keys exist, their defaults, their documentation (every key carries a
+ * description, from which the JSON Schema for editors and the configuration
+ * reference are generated) and the message a user sees when a value is wrong.
+ *
+ * This schema checks one value at a time. Anything that needs several
+ * (feed references, cycles, URL collisions) or the file system (logdir) is in
+ * checks.ts; turning the result into a ServerConfig is resolve.ts. It has no
+ * transforms, so z.toJSONSchema renders it as is (use `io: 'input'`); the
+ * one refinement (a command must split into words) is simply left out there.
+ */
+import { z } from 'zod';
+import { splitCommand } from './command.js';
+
+/** Error option for a value: a missing required key reads "required", a wrong one reads `text`. */
+function says(text: string): { error: (issue: { input?: unknown }) => string } {
+  return { error: (issue) => (issue.input === undefined ? 'required' : text) };
+}
+
+const BOOLEAN = says('must be true or false');
+const SECONDS = says('must be a number of seconds > 0');
+
+/**
+ * Feed and stream names become URL paths (/stream/NAME) and log file names
+ * (logdir/stream_NAME.log): keep them to characters that need no escaping,
+ * and not only dots ("..", which clients normalise away).
+ */
+export const NAME_PATTERN = /^(?!\.+$)[A-Za-z0-9_.-]+$/;
+const NAME_MESSAGE = 'invalid name: use only letters, digits, "_", "." and "-" (names become URL paths and file names)';
+
+/** A path a client can request: no whitespace, no query or fragment. */
+const URL_PATTERN = /^\/[^\s?#]*$/;
+
+export const FEED_MODES = ['on-demand', 'continuous', 'autostart'] as const;
+const MODE_MESSAGE = 'must be on-demand, continuous, autostart or a number of seconds >= 0';
+
+const command = z
+  .string(says('must be a string (the program and its arguments, split like a shell does)'))
+  .check((ctx) => {
+    const split = splitCommand(ctx.value);
+    if (!split.ok) ctx.issues.push({ code: 'custom', message: split.message, input: ctx.value });
+  })
+  .describe(
+    'Program and arguments, split into words like a POSIX shell does (quotes, backslashes) and run without a shell. ' +
+      "For a shell pipeline write sh -c '...'. YAML folded text (command: >) may spread it over several lines.",
+  );
+
+const feedReference = z
+  .string(says('must be the name of a feed'))
+  .describe("Name of a feed (under feeds:) whose output reaches this program's stdin.");
+
+const resurrect = z
+  .boolean(BOOLEAN)
+  .optional()
+  .describe('Restart the program, with a growing back-off, when it dies while it is needed. Default: true.');
+
+const noResurrect = z
+  .boolean(BOOLEAN)
+  .optional()
+  .describe('The original spelling of `resurrect: false`: true turns restarting off. Default: false.');
+
+/**
+ * A linger time may be an integer or a numeric string ("30"): quoting numbers
+ * is a common YAML habit. Fractions are accepted because the original did.
+ */
+const mode = z
+  .union(
+    [
+      z.enum(FEED_MODES, says(MODE_MESSAGE)),
+      z.number(says(MODE_MESSAGE)).min(0, { error: MODE_MESSAGE }),
+      z.string(says(MODE_MESSAGE)).regex(/^\d+$/, { error: MODE_MESSAGE }),
+    ],
+    says(MODE_MESSAGE),
+  )
+  .default('on-demand')
+  .describe(
+    'When the program runs. on-demand: while a client needs it. A number N: on-demand, but it keeps running ' +
+      'N seconds after the last client left. continuous: from first use on, never stopped. ' +
+      'autostart: from server start on, never stopped.',
+  );
+
+export const FeedSchema = z
+  .strictObject(
+    {
+      command,
+      mode,
+      feed: feedReference.optional(),
+      resurrect,
+      'no-resurrect': noResurrect,
+    },
+    says('must be a mapping with at least a command'),
+  )
+  .describe('A source program that writes a stream to stdout, shared by every stream that reads it.');
+
+export const StreamSchema = z
+  .strictObject(
+    {
+      command,
+      type: z
+        .enum(['stream', 'shot'], says('must be one of: stream, shot'))
+        .default('stream')
+        .describe('stream: a continuous response. shot: one run of the program per request; its stdout is the answer.'),
+      mimetype: z
+        .string(says('must be a MIME type, e.g. video/mp2t'))
+        .regex(/^[^\r\n]+$/, { error: 'must be a MIME type, e.g. video/mp2t' })
+        .describe('Content-Type of the response, e.g. video/mp2t or multipart/x-mixed-replace;boundary=ffmpeg.'),
+      feed: feedReference.optional(),
+      client: z
+        .enum(['shared', 'exclusive'], says('must be one of: shared, exclusive'))
+        .default('shared')
+        .describe(
+          'shared: one program, its output fanned out to every client. ' +
+            'exclusive: one program per client, for formats a player cannot join mid-way.',
+        ),
+      url: z
+        .string(says('must be a path starting with "/"'))
+        .regex(URL_PATTERN, { error: 'must be a path starting with "/" (no spaces, "?" or "#")' })
+        .optional()
+        .describe('Path the stream is served at. Default: /stream/NAME.'),
+      resurrect,
+      'no-resurrect': noResurrect,
+      max_lag: z
+        .number(SECONDS)
+        .positive(SECONDS)
+        .optional()
+        .describe('Overrides the top-level max_lag for this stream.'),
+      shot_timeout: z
+        .number(SECONDS)
+        .positive(SECONDS)
+        .optional()
+        .describe('Overrides the top-level shot_timeout for this stream.'),
+    },
+    says('must be a mapping with at least a command and a mimetype'),
+  )
+  .describe('An output served over HTTP: a program that reads a feed (or nothing) and writes what clients receive.');
+
+function named<T extends z.ZodType>(entry: T, what: string) {
+  return z
+    .record(z.string().regex(NAME_PATTERN, { error: NAME_MESSAGE }), entry, says(`must be a mapping of ${what} by name`))
+    .default({});
+}
+
+export const PagesSchema = z
+  .strictObject(
+    {
+      home: z.boolean(BOOLEAN).default(true).describe('Serve the home page (GET /) listing every stream.'),
+      stat: z.boolean(BOOLEAN).default(true).describe('Serve the status page (GET /stat) and its data (GET /stat.json).'),
+      config: z
+        .boolean(BOOLEAN)
+        .default(false)
+        .describe('Serve the resolved config as JSON (GET /config). Off by default: it shows every command.'),
+    },
+    says('must be a mapping of page: true/false'),
+  )
+  .prefault({})
+  .describe('Which built-in pages are served; a disabled page answers 403.');
+
+export const ConfigSchema = z
+  .strictObject(
+    {
+      listenaddr: z
+        .string(says('must be an address, e.g. 127.0.0.1 or 0.0.0.0'))
+        .min(1, { error: 'must be an address, e.g. 127.0.0.1 or 0.0.0.0' })
+        .default('127.0.0.1')
+        .describe('Address the HTTP server listens on; 0.0.0.0 for every IPv4 interface.'),
+      listenport: z
+        .number(says('must be an integer from 1 to 65535'))
+        .int({ error: 'must be an integer from 1 to 65535' })
+        .min(1, { error: 'must be an integer from 1 to 65535' })
+        .max(65535, { error: 'must be an integer from 1 to 65535' })
+        .default(8090)
+        .describe('TCP port the HTTP server listens on.'),
+      logdir: z
+        .string(says('must be a directory path'))
+        .min(1, { error: 'must be a directory path' })
+        .optional()
+        .describe(
+          'Directory (existing, writable) receiving the stderr of every program as <feed|stream>_NAME.log. ' +
+            "A relative path is relative to the config file's directory. Default: stderr is discarded.",
+        ),
+      pages: PagesSchema,
+      feeds: named(FeedSchema, 'feeds').describe('Source programs by name.'),
+      streams: named(StreamSchema, 'streams').describe('Served outputs by name; each is at /stream/NAME or its url.'),
+      workers: z
+        .union(
+          [
+            z.literal('auto', says('must be "auto" or an integer >= 1')),
+            z
+              .number(says('must be "auto" or an integer >= 1'))
+              .int({ error: 'must be "auto" or an integer >= 1' })
+              .min(1, { error: 'must be "auto" or an integer >= 1' }),
+          ],
+          says('must be "auto" or an integer >= 1'),
+        )
+        .default('auto')
+        .describe('Worker processes carrying programs and clients. auto: one per CPU core.'),
+      max_lag: z
+        .number(SECONDS)
+        .positive(SECONDS)
+        .default(10)
+        .describe('A client more than this many seconds of stream data behind is disconnected. Per stream: max_lag.'),
+      shot_timeout: z
+        .number(SECONDS)
+        .positive(SECONDS)
+        .default(10)
+        .describe('A shot taking longer is answered 504 and its program killed. Per stream: shot_timeout.'),
+      stat_clients: z
+        .boolean(BOOLEAN)
+        .default(false)
+        .describe('List every connected client (address, stream, bytes) on /stat and /stat.json.'),
+      log_max_bytes: z
+        .number(says('must be an integer number of bytes >= 1'))
+        .int({ error: 'must be an integer number of bytes >= 1' })
+        .min(1, { error: 'must be an integer number of bytes >= 1' })
+        .default(10 * 1024 * 1024)
+        .describe("Size at which a program's log in logdir is rotated. Default: 10 MiB."),
+      log_keep: z
+        .number(says('must be an integer >= 0'))
+        .int({ error: 'must be an integer >= 0' })
+        .min(0, { error: 'must be an integer >= 0' })
+        .default(3)
+        .describe('Rotated logs kept per program (NAME.log.1 .. NAME.log.N); 0 keeps none.'),
+    },
+    says('must be a mapping of settings (listenport:, feeds:, streams:, ...)'),
+  )
+  .meta({
+    title: 'voyandz config',
+    description: 'voyandz server configuration (YAML). Original voyandz files are valid as they are.',
+  });
+
+/** The file as parsed by the schema, defaults applied. */
+export type RawConfig = z.output<typeof ConfigSchema>;
+export type RawFeed = z.output<typeof FeedSchema>;
+export type RawStream = z.output<typeof StreamSchema>;

@@ -1,0 +1,67 @@
+/**
+ * The resolved config: what every part of voyandz after the loader sees.
+ * Defaults are applied, commands are split into argv, URLs are filled in,
+ * references are checked. Plain data only: it crosses process boundaries
+ * (primary -> workers) as JSON.
+ */
+
+export type FeedMode = 'on-demand' | 'continuous' | 'autostart' | { lingerSeconds: number };
+
+export interface FeedConfig {
+  name: string;
+  /** The command as written (after templating), for /config and logs. */
+  command: string;
+  /** The command split like a POSIX shell splits words; run without a shell. */
+  argv: string[];
+  mode: FeedMode;
+  /** Parent feed whose bytes this feed's program reads on stdin. */
+  feed?: string;
+  /** Restart the program when it dies while needed (default true). */
+  resurrect: boolean;
+}
+
+export type StreamType = 'stream' | 'shot';
+export type ClientMode = 'shared' | 'exclusive';
+
+export interface StreamConfig {
+  name: string;
+  command: string;
+  argv: string[];
+  type: StreamType;
+  mimetype: string;
+  /** Feed whose bytes reach the program on stdin; absent: the program runs on its own. */
+  feed?: string;
+  client: ClientMode;
+  /** Path the stream is served at; default `/stream/NAME`. Always starts with '/'. */
+  url: string;
+  resurrect: boolean;
+  /** Clients more than this many seconds of stream data behind are dropped. */
+  maxLagSeconds: number;
+  /** Shot streams only: time limit before answering 504 and killing the program. */
+  shotTimeoutSeconds: number;
+}
+
+export interface PagesConfig {
+  home: boolean;
+  stat: boolean;
+  config: boolean;
+}
+
+export interface ServerConfig {
+  /** Absolute path of the file this config came from. */
+  file: string;
+  listenaddr: string;
+  listenport: number;
+  logdir?: string;
+  pages: PagesConfig;
+  /** Worker processes carrying pipelines and clients; resolved to a number (default: CPU count). */
+  workers: number;
+  /** Show the per-client list on /stat (off by default: it lists client addresses). */
+  statClients: boolean;
+  /** Bytes a program's stderr log may grow to before it is rotated. */
+  logMaxBytes: number;
+  /** Rotated stderr logs kept per program (NAME.log.1 .. NAME.log.N). */
+  logKeep: number;
+  feeds: Record<string, FeedConfig>;
+  streams: Record<string, StreamConfig>;
+}

@@ -1,0 +1,384 @@
+/**
+ * Fan-out of one live byte stream to many sockets: THE hot path.
+ *
+ * Bytes pushed in one event-loop turn become one batch (one Buffer shared by
+ * every sink), flushed on setImmediate or as soon as it reaches
+ * maxBatchBytes. A caught-up sink gets exactly one write() per batch. A sink
+ * whose socket stops taking data is "blocked": it is skipped, and on 'drain'
+ * it is fed from its cursor in the shared ring with one corked writev per
+ * round until it is caught up. A blocked sink whose next byte arrived more
+ * than maxLagMs ago is dropped, so the ring (trimmed after every flush to
+ * the oldest cursor still needed) never holds more than about maxLagMs of
+ * data, and one slow client never slows the others.
+ *
+ * Written for throughput: no closure, promise or allocation per chunk per
+ * sink; the only per-batch allocation is the batch itself.
+ */
+import type { Socket } from 'node:net';
+import { RawJoinPolicy, type JoinPolicy } from './join-policy.js';
+import { StreamRing } from './ring.js';
+
+/** Free-form facts about a sink, for stats pages. */
+export interface SinkInfo {
+  remote?: string;
+  [key: string]: unknown;
+}
+
+export interface FanoutSink {
+  readonly socket: Socket;
+  readonly info: SinkInfo;
+  /** Wall-clock ms since the epoch. */
+  readonly connectedAt: number;
+  /** Bytes handed to the socket (header included). */
+  readonly bytesSent: number;
+  /** The socket's buffers are full: the sink waits for 'drain'. */
+  readonly blocked: boolean;
+  /** How long ago, on the fan-out's clock, the next byte this sink needs arrived; 0 when caught up. */
+  lagMs(now?: number): number;
+}
+
+export interface FanoutOptions {
+  name: string;
+  /** A blocked sink this far behind (in arrival time) is dropped. */
+  maxLagMs: number;
+  joinPolicy?: JoinPolicy;
+  /** Monotonic clock in ms; default performance.now. */
+  now?: () => number;
+  /** Flush at once when this many bytes are pending; default 64 KiB. */
+  maxBatchBytes?: number;
+  onDrop?: (sink: FanoutSink, reason: 'lag') => void;
+}
+
+const DEFAULT_MAX_BATCH_BYTES = 64 * 1024;
+/** A stalled stream flushes nothing, so lagging sinks are also checked on a timer. */
+const LAG_CHECK_INTERVAL_MS = 250;
+/**
+ * Catch-up hands a blocked socket up to this many batches per writev: enough
+ * to amortise the syscall, small enough that the cursor (and so the lag
+ * measure) stays close to what the client really received.
+ */
+const CATCH_UP_BATCHES = 4;
+
+function noop(): void {}
+
+/** Client sockets fail all the time (reset, broken pipe); 'close' follows and removes the sink. */
+function swallowError(): void {}
+
+const defaultClock = (): number => performance.now();
+
+class Sink implements FanoutSink {
+  /** Absolute offset of the next byte this sink needs; == ring end when caught up. */
+  cursor = 0;
+  blocked = false;
+  /** Position in Fanout.list; -1 once removed. */
+  index = -1;
+  bytesSent = 0;
+  /** Bytes a catch-up round may queue on the socket. */
+  budget = 0;
+  readonly connectedAt = Date.now();
+  onDrain: () => void = noop;
+  onClose: () => void = noop;
+
+  constructor(
+    readonly socket: Socket,
+    readonly info: SinkInfo,
+    private readonly ring: StreamRing,
+    private readonly clock: () => number,
+  ) {}
+
+  lagMs(now: number = this.clock()): number {
+    if (!this.blocked) return 0;
+    const arrived = this.ring.arrivalOf(this.cursor);
+    return Number.isNaN(arrived) ? 0 : Math.max(0, now - arrived);
+  }
+}
+
+export class Fanout {
+  readonly name: string;
+  private readonly maxLagMs: number;
+  private readonly policy: JoinPolicy;
+  private readonly now: () => number;
+  private readonly maxBatchBytes: number;
+  private readonly onDrop: ((sink: FanoutSink, reason: 'lag') => void) | undefined;
+  private readonly ring = new StreamRing();
+  private readonly list: Sink[] = [];
+  private readonly pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private immediate: NodeJS.Immediate | null = null;
+  private lagTimer: NodeJS.Timeout | null = null;
+  private blockedCount = 0;
+  private flushing = false;
+  private ended = false;
+  private totalIn = 0;
+  private totalOut = 0;
+  private dropped = 0;
+
+  private readonly flushSoon = (): void => {
+    this.immediate = null;
+    this.flush();
+  };
+
+  private readonly lagTick = (): void => {
+    if (this.blockedCount === 0) {
+      this.stopLagTimer();
+      return;
+    }
+    const now = this.now();
+    this.dropLagging(now);
+    this.trim(now);
+  };
+
+  constructor(opts: FanoutOptions) {
+    this.name = opts.name;
+    this.maxLagMs = opts.maxLagMs;
+    this.policy = opts.joinPolicy ?? new RawJoinPolicy();
+    this.now = opts.now ?? defaultClock;
+    this.maxBatchBytes = Math.max(1, opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
+    this.onDrop = opts.onDrop;
+  }
+
+  get sinkCount(): number {
+    return this.list.length;
+  }
+  get bytesIn(): number {
+    return this.totalIn;
+  }
+  /** Sum over sinks of bytes handed to their sockets. */
+  get bytesOut(): number {
+    return this.totalOut;
+  }
+  get droppedForLag(): number {
+    return this.dropped;
+  }
+  /** Stream bytes held for sinks and late joiners (ring + not yet flushed). */
+  get bufferedBytes(): number {
+    return this.ring.bufferedBytes + this.pendingBytes;
+  }
+
+  /** A snapshot: safe to iterate while sinks come and go. */
+  sinks(): Iterable<FanoutSink> {
+    return this.list.slice();
+  }
+
+  /** Takes ownership of `chunk`: it is shared with every sink, never copied or mutated. */
+  push(chunk: Buffer): void {
+    if (this.ended || chunk.length === 0) return;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    this.totalIn += chunk.length;
+    if (this.pendingBytes >= this.maxBatchBytes && !this.flushing) this.flush();
+    else if (this.immediate === null) this.immediate = setImmediate(this.flushSoon);
+  }
+
+  addSink(socket: Socket, info: SinkInfo = {}): FanoutSink {
+    const s = new Sink(socket, info, this.ring, this.now);
+    if (socket.destroyed) return s;
+    if (this.ended) {
+      socket.end();
+      return s;
+    }
+    s.budget = Math.max(CATCH_UP_BATCHES * this.maxBatchBytes, socket.writableHighWaterMark);
+    s.onDrain = () => {
+      if (s.blocked) this.catchUp(s, s.budget);
+    };
+    s.onClose = () => this.removeSink(s);
+    socket.on('drain', s.onDrain);
+    socket.on('close', s.onClose);
+    socket.on('error', swallowError);
+    s.index = this.list.length;
+    this.list.push(s);
+
+    const ring = this.ring;
+    const join = this.policy.joinPoint(ring.start, ring.end);
+    s.cursor = Math.min(Math.max(join.offset, ring.start), ring.end);
+    const header = join.header;
+    if (header !== null && header.length > 0) {
+      socket.write(header);
+      s.bytesSent += header.length;
+      this.totalOut += header.length;
+    }
+    if (s.cursor < ring.end) {
+      this.block(s);
+      this.catchUp(s, s.budget);
+    }
+    return s;
+  }
+
+  /** Idempotent. Leaves the socket open and takes the fan-out's listeners off it. */
+  removeSink(sink: FanoutSink): void {
+    if (sink instanceof Sink) this.detach(sink, false);
+  }
+
+  /** The stream is over for good: sinks get what they are owed, then end(). */
+  end(): void {
+    if (this.ended) return;
+    this.flush();
+    this.ended = true;
+    if (this.immediate !== null) clearImmediate(this.immediate);
+    this.immediate = null;
+    this.stopLagTimer();
+    const list = this.list;
+    while (list.length > 0) {
+      const s = list[list.length - 1];
+      if (s.blocked) this.catchUp(s, Number.POSITIVE_INFINITY);
+      this.detach(s, true);
+      s.socket.end();
+    }
+    this.pending.length = 0;
+    this.pendingBytes = 0;
+    this.ring.clear();
+  }
+
+  /** The producing program restarted; sinks stay connected and keep their place. */
+  restart(): void {
+    this.flush();
+    this.policy.reset();
+  }
+
+  private flush(): void {
+    const bytes = this.pendingBytes;
+    if (bytes === 0 || this.flushing) return;
+    this.flushing = true;
+    try {
+      this.flushBatch(bytes);
+    } finally {
+      // A throwing join policy or onDrop must not wedge the stream.
+      this.flushing = false;
+    }
+    if (this.pendingBytes > 0 && this.immediate === null) this.immediate = setImmediate(this.flushSoon);
+  }
+
+  private flushBatch(bytes: number): void {
+    const pending = this.pending;
+    const batch = pending.length === 1 ? pending[0] : Buffer.concat(pending, bytes);
+    pending.length = 0;
+    this.pendingBytes = 0;
+
+    const ring = this.ring;
+    const now = this.now();
+    this.policy.observe(batch, ring.end);
+    ring.append(batch, now);
+    const end = ring.end;
+    const list = this.list;
+    let written = 0;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      if (s.blocked) continue;
+      s.cursor = end;
+      s.bytesSent += bytes;
+      written++;
+      const socket = s.socket;
+      // write() answers false whenever the batch exceeds the socket's
+      // highWaterMark, even if the kernel took it all at once; only data
+      // still queued in user space means the socket is really behind.
+      if (!socket.write(batch) && socket.writableLength > 0) this.block(s);
+    }
+    this.totalOut += written * bytes;
+    if (this.blockedCount > 0) this.dropLagging(now);
+    this.trim(now);
+  }
+
+  /**
+   * Feeds a blocked sink from its cursor, one corked writev of up to
+   * `budget` bytes per round, while the socket keeps taking data.
+   */
+  private catchUp(s: Sink, budget: number): void {
+    const ring = this.ring;
+    const socket = s.socket;
+    while (s.cursor < ring.end) {
+      if (socket.destroyed) return;
+      if (socket.writableNeedDrain && socket.writableLength >= budget) return;
+      let i = ring.indexOf(s.cursor);
+      // Trimming honours blocked cursors, so this is only a safety net.
+      if (i < 0) {
+        s.cursor = ring.start;
+        i = 0;
+      }
+      const n = ring.length;
+      let sent = 0;
+      socket.cork();
+      do {
+        const chunk = ring.chunkAt(i);
+        const skip = s.cursor - ring.startAt(i);
+        socket.write(skip === 0 ? chunk : chunk.subarray(skip));
+        s.cursor += chunk.length - skip;
+        sent += chunk.length - skip;
+        i++;
+      } while (i < n && socket.writableLength < budget);
+      socket.uncork();
+      s.bytesSent += sent;
+      this.totalOut += sent;
+    }
+    if (s.blocked) this.unblock(s);
+  }
+
+  private block(s: Sink): void {
+    s.blocked = true;
+    this.blockedCount++;
+    if (this.lagTimer === null) {
+      this.lagTimer = setInterval(this.lagTick, LAG_CHECK_INTERVAL_MS);
+      this.lagTimer.unref();
+    }
+  }
+
+  private unblock(s: Sink): void {
+    s.blocked = false;
+    this.blockedCount--;
+  }
+
+  private dropLagging(now: number): void {
+    const cutoff = now - this.maxLagMs;
+    const ring = this.ring;
+    const list = this.list;
+    // Backwards, because dropping moves the last sink into the freed slot.
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (i >= list.length) continue; // onDrop removed sinks
+      const s = list[i];
+      if (s.blocked && ring.arrivalOf(s.cursor) < cutoff) this.drop(s);
+    }
+  }
+
+  private drop(s: Sink): void {
+    this.detach(s, true);
+    s.socket.destroy();
+    this.dropped++;
+    if (this.onDrop !== undefined) this.onDrop(s, 'lag');
+  }
+
+  /** Keeps what blocked sinks and the join policy still need, and nothing older than the lag limit. */
+  private trim(now: number): void {
+    const ring = this.ring;
+    let keep = this.policy.retainFrom(ring.end);
+    if (this.blockedCount > 0) {
+      const list = this.list;
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i];
+        if (s.blocked && s.cursor < keep) keep = s.cursor;
+      }
+    }
+    ring.trim(keep, now - this.maxLagMs);
+  }
+
+  /** `keepErrorGuard`: the fan-out ended or destroyed the socket itself, so late errors are its to swallow. */
+  private detach(s: Sink, keepErrorGuard: boolean): void {
+    const i = s.index;
+    const list = this.list;
+    if (i < 0 || list[i] !== s) return;
+    const last = list.pop() as Sink;
+    if (last !== s) {
+      list[i] = last;
+      last.index = i;
+    }
+    s.index = -1;
+    if (s.blocked) this.unblock(s);
+    const socket = s.socket;
+    socket.off('drain', s.onDrain);
+    socket.off('close', s.onClose);
+    if (!keepErrorGuard) socket.off('error', swallowError);
+  }
+
+  private stopLagTimer(): void {
+    if (this.lagTimer !== null) clearInterval(this.lagTimer);
+    this.lagTimer = null;
+  }
+}

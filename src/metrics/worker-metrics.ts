@@ -1,0 +1,100 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WorkerStats } from '../stats/types.js';
+
+/**
+ * One worker's metrics. Values are read from the runtime's stats when
+ * Prometheus scrapes (collect callbacks), so the per-byte path never touches
+ * a metric object. Counters are re-set from the runtime's own totals.
+ */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'route' | 'status'>;
+  private snapshot: WorkerStats | null = null;
+
+  constructor(private readonly read: () => WorkerStats) {
+    collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    const stats = (): WorkerStats => (this.snapshot ??= this.read());
+
+    new Gauge({
+      name: 'voyandz_stream_clients',
+      help: 'HTTP clients connected to a stream',
+      labelNames: ['stream'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().streams) this.set({ stream: s.name }, s.clients);
+      },
+    });
+    new Counter({
+      name: 'voyandz_stream_sent_bytes_total',
+      help: 'Bytes of stream data sent to clients',
+      labelNames: ['stream'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().streams) if (s.bytesSent > 0) this.inc({ stream: s.name }, s.bytesSent);
+      },
+    });
+    new Counter({
+      name: 'voyandz_clients_dropped_total',
+      help: 'Clients disconnected by the server, by reason (lag: more than max_lag behind)',
+      labelNames: ['stream', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().streams) if (s.droppedForLag > 0) this.inc({ stream: s.name, reason: 'lag' }, s.droppedForLag);
+      },
+    });
+    new Counter({
+      name: 'voyandz_feed_read_bytes_total',
+      help: "Bytes read from a feed program's stdout",
+      labelNames: ['feed'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().sources) if (s.kind === 'feed' && s.bytesIn > 0) this.inc({ feed: s.name }, s.bytesIn);
+      },
+    });
+    new Gauge({
+      name: 'voyandz_feed_up',
+      help: 'Whether the feed program is running (1) or not (0)',
+      labelNames: ['feed'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().sources) if (s.kind === 'feed') this.set({ feed: s.name }, s.state === 'running' ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'voyandz_program_restarts_total',
+      help: 'Restarts of feed and shared-stream programs that died while needed',
+      labelNames: ['name', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().sources) if (s.restarts > 0) this.inc({ name: s.name, kind: s.kind }, s.restarts);
+      },
+    });
+    this.requests = new Counter({
+      name: 'voyandz_http_requests_total',
+      help: 'HTTP requests answered, by route and status',
+      labelNames: ['route', 'status'],
+      registers,
+    });
+  }
+
+  countRequest(route: string, status: number): void {
+    this.requests.inc({ route, status: String(status) });
+  }
+
+  /** One stats snapshot per scrape, shared by every collect callback. */
+  async json(): Promise<unknown[]> {
+    this.snapshot = null;
+    try {
+      return await this.registry.getMetricsAsJSON();
+    } finally {
+      this.snapshot = null;
+    }
+  }
+}

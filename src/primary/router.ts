@@ -1,0 +1,28 @@
+import type { ServerConfig, StreamConfig } from '../config/types.js';
+
+export type Route =
+  | { kind: 'stream'; stream: StreamConfig }
+  | { kind: 'page'; route: string };
+
+const PAGES = new Set(['/', '/stat', '/stat.json', '/config', '/metrics']);
+
+/** Stream URLs are matched exactly (after percent-decoding), like the original. */
+export class Router {
+  private readonly streams = new Map<string, StreamConfig>();
+
+  constructor(config: ServerConfig) {
+    for (const stream of Object.values(config.streams)) this.streams.set(stream.url, stream);
+  }
+
+  match(path: string): Route {
+    let decoded = path;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      // keep the raw path: it will simply not match
+    }
+    const stream = this.streams.get(decoded);
+    if (stream) return { kind: 'stream', stream };
+    return { kind: 'page', route: PAGES.has(decoded) ? decoded : 'other' };
+  }
+}

@@ -1,0 +1,227 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ServerConfig, StreamConfig } from '../config/types.js';
+import type {
+  HandedRequest,
+  PrimaryToWorker,
+  WorkerMetricsJson,
+  WorkerSetup,
+  WorkerToPrimary,
+} from '../cluster/messages.js';
+import { assignComponents, findComponents, ownerMap } from '../cluster/assignment.js';
+import { killProcessGroup } from '../pipeline/process-tree.js';
+import type { WorkerStats } from '../stats/types.js';
+
+interface WorkerSlot {
+  id: number;
+  child: ChildProcess | null;
+  ready: boolean;
+  clients: number;
+  /** Process groups of programs the worker runs, to reap them if it dies. */
+  programs: Set<number>;
+  restartTimer: NodeJS.Timeout | null;
+}
+
+type Reply = { type: 'stats'; stats: WorkerStats } | { type: 'metrics'; metrics: WorkerMetricsJson };
+
+const REPLY_TIMEOUT_MS = 2000;
+const RESPAWN_DELAY_MS = 1000;
+
+/**
+ * The primary's view of its worker processes: forks them, tells each which
+ * pipelines it owns, hands it client sockets and asks it for stats. Workers
+ * are processes, not threads, because only processes can receive sockets.
+ */
+export class WorkerPool {
+  private readonly slots: WorkerSlot[] = [];
+  private config: ServerConfig;
+  private owners = new Map<string, number>();
+  private ownerOf: Record<string, number> = {};
+  private nextRequestId = 1;
+  private readonly pending = new Map<number, (reply: Reply | null) => void>();
+  private stopping = false;
+
+  constructor(
+    config: ServerConfig,
+    private readonly runtimeDir: string,
+    private readonly entry: string,
+    private readonly log: Logger,
+  ) {
+    this.config = config;
+    this.assign(config);
+    for (let id = 0; id < config.workers; id++) {
+      this.slots.push({ id, child: null, ready: false, clients: 0, programs: new Set(), restartTimer: null });
+    }
+  }
+
+  start(): Promise<void> {
+    return Promise.all(this.slots.map((slot) => this.spawn(slot))).then(() => undefined);
+  }
+
+  get workerCount(): number {
+    return this.slots.length;
+  }
+
+  /** Apply a reloaded config: unchanged pipelines keep their owner and keep running. */
+  reconfigure(config: ServerConfig): void {
+    this.config = config;
+    this.assign(config);
+    for (const slot of this.slots) this.sendSetup(slot);
+  }
+
+  /**
+   * Hand a client to a worker. Shared streams go to the least busy worker
+   * (their output is copied once per worker, not per client); exclusive
+   * streams and shots go to the owner, where their feed already flows.
+   */
+  dispatch(stream: StreamConfig, socket: Socket, request: HandedRequest): boolean {
+    const owner = this.ownerOf[`stream:${stream.name}`] ?? 0;
+    let target = this.slots[owner];
+    if (stream.type === 'stream' && stream.client === 'shared') {
+      for (const slot of this.slots) {
+        if (!slot.ready) continue;
+        if (!target?.ready || slot.clients < target.clients) target = slot;
+      }
+    }
+    if (!target?.ready || !target.child?.connected) return false;
+    const message: PrimaryToWorker = { type: 'client', stream: stream.name, request };
+    target.clients++;
+    target.child.send(message, socket, (error) => {
+      if (error && target) {
+        target.clients--;
+        socket.destroy();
+      }
+    });
+    return true;
+  }
+
+  async gatherStats(): Promise<WorkerStats[]> {
+    const replies = await this.askAll('stats');
+    return replies.flatMap((r) => (r?.type === 'stats' ? [r.stats] : []));
+  }
+
+  async gatherMetrics(): Promise<WorkerMetricsJson[]> {
+    const replies = await this.askAll('metrics');
+    return replies.flatMap((r) => (r?.type === 'metrics' ? [r.metrics] : []));
+  }
+
+  /** Ask every worker to stop its clients and programs; kill what lingers. */
+  async shutdown(graceMs: number): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (slot.restartTimer) clearTimeout(slot.restartTimer);
+        const child = slot.child;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        if (child.connected) child.send({ type: 'shutdown' } satisfies PrimaryToWorker);
+        else child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+    for (const slot of this.slots) this.reapPrograms(slot);
+  }
+
+  private assign(config: ServerConfig): void {
+    const components = findComponents(config);
+    this.owners = assignComponents(components, config.workers, this.owners);
+    this.ownerOf = ownerMap(components, this.owners);
+  }
+
+  private setupFor(slot: WorkerSlot): WorkerSetup {
+    const owned: string[] = [];
+    for (const [component, owner] of this.owners) if (owner === slot.id) owned.push(component);
+    const peerPaths: Record<number, string> = {};
+    for (const s of this.slots) peerPaths[s.id] = this.peerPath(s.id);
+    return { workerId: slot.id, config: this.config, owned, ownerOf: this.ownerOf, peerPaths };
+  }
+
+  private peerPath(id: number): string {
+    return join(this.runtimeDir, `worker-${id}.sock`);
+  }
+
+  private sendSetup(slot: WorkerSlot): void {
+    if (slot.child?.connected) slot.child.send({ type: 'setup', setup: this.setupFor(slot) } satisfies PrimaryToWorker);
+  }
+
+  private spawn(slot: WorkerSlot): Promise<void> {
+    slot.restartTimer = null;
+    const child = fork(this.entry, [], {
+      env: { ...process.env, VOYANDZ_WORKER_ID: String(slot.id) },
+      // Stream bytes never use this channel; JSON is enough for control.
+      serialization: 'json',
+    });
+    slot.child = child;
+    slot.ready = false;
+    slot.clients = 0;
+    return new Promise((resolve) => {
+      child.on('message', (message: WorkerToPrimary) => {
+        this.onMessage(slot, message);
+        if (message.type === 'ready') resolve();
+      });
+      child.once('exit', (code, signal) => {
+        slot.ready = false;
+        slot.child = null;
+        this.reapPrograms(slot);
+        resolve();
+        if (this.stopping) return;
+        this.log.error(
+          { code: 'VOYANDZ_ERR_WORKER_EXIT', worker: slot.id, exitCode: code, signal },
+          `worker ${slot.id} exited (${signal ?? code}); restarting it`,
+        );
+        slot.restartTimer = setTimeout(() => void this.spawn(slot), RESPAWN_DELAY_MS);
+      });
+      this.sendSetup(slot);
+    });
+  }
+
+  private onMessage(slot: WorkerSlot, message: WorkerToPrimary): void {
+    switch (message.type) {
+      case 'ready':
+        slot.ready = true;
+        break;
+      case 'client-closed':
+        slot.clients = Math.max(0, slot.clients - 1);
+        break;
+      case 'program-started':
+        slot.programs.add(message.pid);
+        break;
+      case 'program-exited':
+        slot.programs.delete(message.pid);
+        break;
+      case 'stats':
+      case 'metrics':
+        this.pending.get(message.id)?.(message);
+        break;
+    }
+  }
+
+  /** A worker that died cannot stop its programs; their process groups are ours to end. */
+  private reapPrograms(slot: WorkerSlot): void {
+    for (const pid of slot.programs) killProcessGroup(pid, 'SIGKILL');
+    slot.programs.clear();
+  }
+
+  private askAll(type: 'stats' | 'metrics'): Promise<(Reply | null)[]> {
+    return Promise.all(
+      this.slots.map((slot) => {
+        if (!slot.ready || !slot.child?.connected) return Promise.resolve(null);
+        const id = this.nextRequestId++;
+        return new Promise<Reply | null>((resolve) => {
+          const timer = setTimeout(() => finish(null), REPLY_TIMEOUT_MS);
+          const finish = (reply: Reply | null): void => {
+            clearTimeout(timer);
+            this.pending.delete(id);
+            resolve(reply);
+          };
+          this.pending.set(id, finish);
+          slot.child?.send({ type, id } satisfies PrimaryToWorker);
+        });
+      }),
+    );
+  }
+}

@@ -1,0 +1,136 @@
+import type { FeedMode, ServerConfig } from '../config/types.js';
+import type { ClientStats, ProgramState, SourceStats, WorkerStats } from './types.js';
+import { PROGRAM_NAME, VERSION } from '../version.js';
+
+export interface StreamRow {
+  name: string;
+  url: string;
+  type: string;
+  client: string;
+  feed: string | null;
+  state: ProgramState | 'per-client';
+  pid: number | null;
+  clients: number;
+  bytesSent: number;
+  bitrate: number;
+  restarts: number;
+  droppedForLag: number;
+}
+
+export interface FeedRow {
+  name: string;
+  mode: string;
+  feed: string | null;
+  state: ProgramState;
+  pid: number | null;
+  bytesRead: number;
+  bitrate: number;
+  restarts: number;
+  consumers: number;
+}
+
+export interface ClusterStats {
+  server: {
+    name: string;
+    version: string;
+    pid: number;
+    startedAt: string;
+    now: string;
+    uptimeSeconds: number;
+    workers: number;
+  };
+  totals: { clients: number; bytesSent: number; bitrate: number; droppedForLag: number; restarts: number };
+  streams: StreamRow[];
+  feeds: FeedRow[];
+  workers: { id: number; pid: number; rss: number; clients: number }[];
+  clients?: ClientStats[];
+}
+
+export function describeMode(mode: FeedMode): string {
+  return typeof mode === 'string' ? mode : `${mode.lingerSeconds}s`;
+}
+
+/** Merge what every worker reports into one view of the whole server. */
+export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], startedAt: number): ClusterStats {
+  const now = Date.now();
+  const sources = new Map<string, SourceStats>();
+  for (const w of workers) for (const s of w.sources) sources.set(`${s.kind}:${s.name}`, s);
+
+  const streams: StreamRow[] = Object.values(config.streams).map((stream) => {
+    let clients = 0;
+    let bytesSent = 0;
+    let bitrate = 0;
+    let droppedForLag = 0;
+    for (const w of workers) {
+      for (const row of w.streams) {
+        if (row.name !== stream.name) continue;
+        clients += row.clients;
+        bytesSent += row.bytesSent;
+        bitrate += row.bitrate;
+        droppedForLag += row.droppedForLag;
+      }
+    }
+    const source = sources.get(`stream:${stream.name}`);
+    const perClient = stream.type === 'shot' || stream.client === 'exclusive';
+    return {
+      name: stream.name,
+      url: stream.url,
+      type: stream.type,
+      client: stream.client,
+      feed: stream.feed ?? null,
+      state: perClient ? 'per-client' : source?.state ?? 'idle',
+      pid: source?.pid ?? null,
+      clients,
+      bytesSent,
+      bitrate,
+      restarts: source?.restarts ?? 0,
+      droppedForLag,
+    };
+  });
+
+  const feeds: FeedRow[] = Object.values(config.feeds).map((feed) => {
+    const source = sources.get(`feed:${feed.name}`);
+    return {
+      name: feed.name,
+      mode: describeMode(feed.mode),
+      feed: feed.feed ?? null,
+      state: source?.state ?? 'idle',
+      pid: source?.pid ?? null,
+      bytesRead: source?.bytesIn ?? 0,
+      bitrate: source?.bitrate ?? 0,
+      restarts: source?.restarts ?? 0,
+      consumers: source?.consumers ?? 0,
+    };
+  });
+
+  const sum = (rows: StreamRow[], key: 'clients' | 'bytesSent' | 'bitrate' | 'droppedForLag' | 'restarts'): number =>
+    rows.reduce((total, row) => total + row[key], 0);
+  const stats: ClusterStats = {
+    server: {
+      name: PROGRAM_NAME,
+      version: VERSION,
+      pid: process.pid,
+      startedAt: new Date(startedAt).toISOString(),
+      now: new Date(now).toISOString(),
+      uptimeSeconds: Math.round((now - startedAt) / 1000),
+      workers: config.workers,
+    },
+    totals: {
+      clients: sum(streams, 'clients'),
+      bytesSent: sum(streams, 'bytesSent'),
+      bitrate: sum(streams, 'bitrate'),
+      droppedForLag: sum(streams, 'droppedForLag'),
+      restarts: sum(streams, 'restarts') + feeds.reduce((t, f) => t + f.restarts, 0),
+    },
+    streams,
+    feeds,
+    workers: workers.map((w) => ({
+      id: w.workerId,
+      pid: w.pid,
+      rss: w.rss,
+      clients: w.streams.reduce((t, s) => t + s.clients, 0),
+    })),
+  };
+  if (config.statClients) stats.clients = workers.flatMap((w) => w.clients);
+  return stats;
+}

@@ -1,0 +1,42 @@
+/** What /stat and /stat.json show; workers report parts, the primary merges. */
+
+export type ProgramState = 'idle' | 'starting' | 'running' | 'restarting' | 'dead';
+
+export interface SourceStats {
+  name: string;
+  kind: 'feed' | 'stream';
+  state: ProgramState;
+  pid: number | null;
+  restarts: number;
+  /** Bytes read from the program's stdout. */
+  bytesIn: number;
+  /** Over the last few seconds, bits per second of bytesIn. */
+  bitrate: number;
+  /** Programs, clients and peer workers reading it. */
+  consumers: number;
+}
+
+export interface ClientStats {
+  stream: string;
+  remote: string;
+  connectedAt: number;
+  bytesSent: number;
+  worker: number;
+}
+
+export interface StreamClientStats {
+  name: string;
+  clients: number;
+  bytesSent: number;
+  bitrate: number;
+  droppedForLag: number;
+}
+
+export interface WorkerStats {
+  workerId: number;
+  pid: number;
+  rss: number;
+  sources: SourceStats[];
+  streams: StreamClientStats[];
+  clients: ClientStats[];
+}

@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import { startServer } from './helpers/server.js';
+import { capture, ffprobe, getText, save, sleep, waitFor } from './helpers/clients.js';
+import { parsePrometheus, sampleValue } from './helpers/metrics.js';
+import { treeRss } from './helpers/procs.js';
+
+const TS_CONFIG = `
+feeds:
+  cam:
+    command: >
+      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25
+      -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -f mpegts -metadata comment=e2e-shared -
+streams:
+  ts:
+    feed: cam
+    command: ffmpeg -hide_banner -loglevel error -i - -c copy -f mpegts -
+    mimetype: video/mp2t
+pages:
+  stat: true
+`;
+
+test('shared MPEG-TS: 20 clients over 2 workers get identical bytes, ffprobe decodes, stats and metrics agree', async () => {
+  const server = await startServer(TS_CONFIG, { workers: 2 });
+  const dir = mkdtempSync(join(tmpdir(), 'voyandz-cap-'));
+  try {
+    // The first client starts the pipeline; the others join while it runs.
+    const first = capture(server.url('/stream/ts'), { ms: 7000 });
+    await sleep(1500);
+    const others = Array.from({ length: 19 }, () => capture(server.url('/stream/ts'), { ms: 5000 }));
+
+    const during = await waitFor(async () => {
+      const stats = JSON.parse((await getText(server.url('/stat.json'))).text) as {
+        streams: { name: string; clients: number }[];
+        workers: { id: number; clients: number }[];
+      };
+      return stats.streams.find((s) => s.name === 'ts')?.clients === 20 ? stats : undefined;
+    });
+    assert.equal(during.workers.length, 2);
+    for (const worker of during.workers) assert.ok(worker.clients > 0, `worker ${worker.id} carries clients`);
+
+    const metricsDuring = parsePrometheus((await getText(server.url('/metrics'))).text);
+    assert.equal(sampleValue(metricsDuring, 'voyandz_stream_clients', { stream: 'ts' }), 20);
+    assert.equal(sampleValue(metricsDuring, 'voyandz_feed_up', { feed: 'cam' }), 1);
+    assert.ok((sampleValue(metricsDuring, 'process_cpu_user_seconds_total') ?? 0) > 0);
+
+    const captures = [await first, ...(await Promise.all(others))];
+    const reference = captures[0]?.body ?? Buffer.alloc(0);
+    assert.ok(reference.length > 50_000, `first client got ${reference.length} bytes`);
+    for (const [i, c] of captures.entries()) {
+      assert.equal(c.status, 200);
+      assert.equal(c.headers['content-type'], 'video/mp2t');
+      assert.ok(c.body.length > 10_000, `client ${i} got ${c.body.length} bytes`);
+      // Every client sees the same bytes as the first one from the point it joined.
+      const at = reference.indexOf(c.body.subarray(0, 2048));
+      assert.ok(at >= 0, `client ${i}'s first bytes are in the reference stream`);
+      const overlap = Math.min(c.body.length, reference.length - at);
+      assert.ok(overlap > 10_000, `client ${i} overlaps the reference by ${overlap} bytes`);
+      assert.ok(c.body.subarray(0, overlap).equals(reference.subarray(at, at + overlap)), `client ${i} bytes identical`);
+    }
+    const streams = await ffprobe(save(join(dir, 'first.ts'), reference));
+    assert.equal(streams[0]?.codec_name, 'h264');
+
+    const received = captures.reduce((t, c) => t + c.body.length, 0);
+    const after = await waitFor(async () => {
+      const samples = parsePrometheus((await getText(server.url('/metrics'))).text);
+      return sampleValue(samples, 'voyandz_stream_clients', { stream: 'ts' }) === 0 ? samples : undefined;
+    });
+    const sent = sampleValue(after, 'voyandz_stream_sent_bytes_total', { stream: 'ts' }) ?? 0;
+    assert.ok(sent >= received, `server counted ${sent} bytes sent, clients received ${received}`);
+    assert.ok(sent < received + 20 * 2_000_000, 'sent bytes are of the order of what clients received');
+    assert.ok((sampleValue(after, 'voyandz_feed_read_bytes_total', { feed: 'cam' }) ?? 0) > 0);
+    assert.ok((sampleValue(after, 'voyandz_http_requests_total', { route: '/stream/ts', status: '200' }) ?? 0) >= 20);
+    const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as { streams: { name: string; bytesSent: number }[] };
+    assert.equal(stat.streams.find((s) => s.name === 'ts')?.bytesSent, sent);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+test('a client that stops reading is dropped after max_lag; the other keeps full rate; memory stays bounded', async () => {
+  // Raw grey video at ~1.9 MB/s fills kernel buffers fast, so the lag shows quickly.
+  const server = await startServer(
+    `
+max_lag: 2
+streams:
+  raw:
+    command: >
+      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25
+      -pix_fmt gray -f rawvideo -metadata comment=e2e-lag -
+    mimetype: application/octet-stream
+`,
+    { workers: 1 },
+  );
+  try {
+    const fast = capture(server.url('/stream/raw'), { ms: 14000 });
+    await sleep(1000);
+    const rssBefore = treeRss(server.process.pid ?? 0);
+    const slow = connect(server.port, '127.0.0.1');
+    slow.on('error', () => undefined);
+    slow.write(`GET /stream/raw HTTP/1.1\r\nHost: x\r\n\r\n`);
+    slow.pause(); // never read: the server must notice and drop it
+    const slowClosed = new Promise<number>((resolve) => {
+      const started = Date.now();
+      slow.on('close', () => resolve(Date.now() - started));
+    });
+    const closedAfter = await Promise.race([slowClosed, sleep(25000).then(() => -1)]);
+    assert.ok(closedAfter > 0, 'slow client was disconnected');
+    const rssAfter = treeRss(server.process.pid ?? 0);
+    assert.ok(rssAfter - rssBefore < 150 * 1024 * 1024, `RSS grew by ${rssAfter - rssBefore} bytes`);
+
+    const result = await fast;
+    const metrics = parsePrometheus((await getText(server.url('/metrics'))).text);
+    assert.equal(sampleValue(metrics, 'voyandz_clients_dropped_total', { stream: 'raw', reason: 'lag' }), 1);
+    // 320x240 grey at 25 fps is 1.92 MB/s; 14 s minus start-up is well over 15 MB at full rate.
+    assert.ok(result.body.length > 15_000_000, `fast client got ${result.body.length} bytes`);
+    slow.destroy();
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});

@@ -1,0 +1,416 @@
+import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { test } from 'node:test';
+import { Fanout, type FanoutSink } from '../src/fanout/fanout.js';
+import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from '../src/fanout/join-policy.js';
+import { StreamRing } from '../src/fanout/ring.js';
+
+/** One loopback connection: `sink` is the server side the fan-out writes to, `client` reads. */
+interface Pair {
+  sink: net.Socket;
+  client: net.Socket;
+  chunks: Buffer[];
+  received: number;
+  ended: Promise<void>;
+}
+
+interface Loopback {
+  pairs: Pair[];
+  close(): Promise<void>;
+}
+
+async function loopback(n: number): Promise<Loopback> {
+  const accepted = new Map<number, net.Socket>();
+  const server = net.createServer((s) => accepted.set(s.remotePort ?? -1, s));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const clients = await Promise.all(
+    Array.from({ length: n }, () => new Promise<net.Socket>((resolve, reject) => {
+      const c = net.connect(port, '127.0.0.1', () => resolve(c));
+      c.once('error', reject);
+    })),
+  );
+  await until(() => accepted.size === n, 'all connections accepted');
+  const pairs = clients.map((client): Pair => {
+    const sink = accepted.get(client.localPort ?? -2);
+    assert.ok(sink, 'server side of a connection');
+    const pair: Pair = { sink, client, chunks: [], received: 0, ended: Promise.resolve() };
+    pair.ended = new Promise<void>((resolve) => client.once('end', resolve));
+    client.on('data', (c: Buffer) => {
+      pair.chunks.push(c);
+      pair.received += c.length;
+    });
+    client.on('error', () => {});
+    sink.on('error', () => {});
+    return pair;
+  });
+  return {
+    pairs,
+    async close() {
+      for (const p of pairs) {
+        p.client.destroy();
+        p.sink.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Polls `cond` each event-loop turn; the limit only keeps a broken build from hanging. */
+async function until(cond: () => boolean, what: string, limitMs = 30_000): Promise<void> {
+  const giveUp = Date.now() + limitMs;
+  while (!cond()) {
+    if (Date.now() > giveUp) throw new Error(`gave up waiting: ${what}`);
+    await tick();
+  }
+}
+
+function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function bytesOf(p: Pair): Buffer {
+  return Buffer.concat(p.chunks);
+}
+
+/** Counts write() calls on a socket and remembers their sizes. */
+function spyWrites(socket: net.Socket): number[] {
+  const sizes: number[] = [];
+  const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
+  const spy = (chunk: Buffer): boolean => {
+    sizes.push(chunk.length);
+    return write(chunk);
+  };
+  socket.write = spy as unknown as typeof socket.write;
+  return sizes;
+}
+
+/** A cyclic random pattern, handed out as views (the fan-out takes ownership, never copies). */
+class Source {
+  private readonly pattern = randomBytes(1 << 20);
+  private readonly parts: Buffer[] = [];
+  next(len: number): Buffer {
+    const at = Math.floor(Math.random() * (this.pattern.length - len));
+    const b = this.pattern.subarray(at, at + len);
+    this.parts.push(b);
+    return b;
+  }
+  all(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+test('ring: append, find by offset, trim by offset and age, compaction', () => {
+  const ring = new StreamRing();
+  for (let i = 0; i < 1000; i++) ring.append(Buffer.alloc(10, i & 255), i);
+  assert.equal(ring.start, 0);
+  assert.equal(ring.end, 10_000);
+  assert.equal(ring.indexOf(0), 0);
+  assert.equal(ring.indexOf(9_999), 999);
+  assert.equal(ring.indexOf(4_005), 400);
+  assert.equal(ring.indexOf(10_000), -1);
+  assert.equal(ring.arrivalOf(4_005), 400);
+  ring.trim(4_005); // keeps the chunk that 4005 falls inside
+  assert.equal(ring.start, 4_000);
+  assert.equal(ring.indexOf(3_999), -1);
+  assert.equal(ring.startAt(ring.indexOf(4_005)), 4_000);
+  ring.trim(0, 700); // by age
+  assert.equal(ring.start, 7_000);
+  assert.equal(ring.length, 300);
+  assert.equal(ring.chunkAt(0)[0], 700 & 255);
+  assert.equal(ring.bufferedBytes, 3_000);
+  ring.clear();
+  assert.equal(ring.bufferedBytes, 0);
+  ring.append(Buffer.alloc(5), 2000);
+  assert.equal(ring.start, 10_000);
+  assert.equal(ring.end, 10_005);
+});
+
+test('20 sinks receive byte-identical data from their join point, in order', async () => {
+  const net20 = await loopback(20);
+  const src = new Source();
+  const fan = new Fanout({ name: 'twenty', maxLagMs: 60_000 });
+  const joinedAt: number[] = [];
+  try {
+    for (let i = 0; i < 10; i++) {
+      fan.addSink(net20.pairs[i].sink, { remote: `c${i}` });
+      joinedAt.push(0);
+    }
+    for (let round = 0; round < 200; round++) {
+      for (let k = 0; k < 5; k++) fan.push(src.next(1 + Math.floor(Math.random() * 20_000)));
+      await tick();
+      if (round % 20 === 10) {
+        const i = 10 + (round - 10) / 20;
+        joinedAt.push(fan.bytesIn);
+        fan.addSink(net20.pairs[i].sink);
+      }
+    }
+    assert.equal(fan.sinkCount, 20);
+    fan.end();
+    await Promise.all(net20.pairs.map((p) => p.ended));
+    const all = src.all();
+    assert.equal(fan.bytesIn, all.length);
+    let expectedOut = 0;
+    net20.pairs.forEach((p, i) => {
+      const want = all.subarray(joinedAt[i]);
+      assert.equal(p.received, want.length, `sink ${i} length`);
+      assert.ok(bytesOf(p).equals(want), `sink ${i} bytes`);
+      expectedOut += want.length;
+    });
+    assert.equal(fan.bytesOut, expectedOut);
+  } finally {
+    fan.end();
+    await net20.close();
+  }
+});
+
+test('a sink that stops reading is dropped for lag; the others get everything; memory stays bounded', async () => {
+  const lb = await loopback(2);
+  const [fast, slow] = lb.pairs;
+  const src = new Source();
+  const CHUNK = 64 * 1024;
+  const STEP_MS = 10; // fake stream time per chunk: maxLag is 30 chunks
+  let clock = 0;
+  const drops: FanoutSink[] = [];
+  const fan = new Fanout({ name: 'lag', maxLagMs: 300, now: () => clock, onDrop: (s) => drops.push(s) });
+  try {
+    fan.addSink(fast.sink);
+    const slowSink = fan.addSink(slow.sink);
+    slow.client.pause();
+    let pushed = 0;
+    let maxBuffered = 0;
+    while (fan.droppedForLag === 0) {
+      assert.ok(pushed < 1 << 30, 'the paused sink was never dropped');
+      // Pace on the fast reader so that only the paused one can fall behind.
+      await until(() => fast.received >= pushed - 4 * CHUNK, 'fast reader keeps up');
+      clock += STEP_MS;
+      fan.push(src.next(CHUNK));
+      pushed += CHUNK;
+      maxBuffered = Math.max(maxBuffered, fan.bufferedBytes);
+    }
+    assert.equal(fan.droppedForLag, 1);
+    assert.deepEqual(drops, [slowSink]);
+    assert.ok(slow.sink.destroyed, 'dropped socket destroyed');
+    assert.equal(fan.sinkCount, 1);
+    assert.ok(maxBuffered <= 40 * CHUNK, `ring held ${maxBuffered} bytes`);
+    assert.ok(pushed > 2 * maxBuffered, 'more data went through than the ring ever held');
+    for (let i = 0; i < 50; i++) {
+      clock += STEP_MS;
+      fan.push(src.next(CHUNK));
+      await tick();
+    }
+    fan.end();
+    await fast.ended;
+    assert.ok(bytesOf(fast).equals(src.all()), 'fast sink got every byte in order');
+    assert.equal(fan.bufferedBytes, 0);
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});
+
+test('backpressure: a blocked sink catches up after drain, nothing lost or duplicated', async () => {
+  const lb = await loopback(1);
+  const [p] = lb.pairs;
+  const src = new Source();
+  const fan = new Fanout({ name: 'bp', maxLagMs: 3_600_000 });
+  try {
+    const sink = fan.addSink(p.sink);
+    p.client.pause();
+    let pushed = 0;
+    while (!sink.blocked) {
+      assert.ok(pushed < 1 << 30, 'socket never pushed back');
+      fan.push(src.next(64 * 1024));
+      pushed += 64 * 1024;
+    }
+    // Now the backlog lives in the shared ring, not in the socket.
+    for (let i = 0; i < 100; i++) fan.push(src.next(30_000));
+    await tick();
+    assert.ok(fan.bufferedBytes >= 100 * 30_000, 'backlog kept in the ring');
+    assert.ok(sink.lagMs() >= 0);
+    p.client.resume();
+    for (let i = 0; i < 20; i++) {
+      fan.push(src.next(5_000));
+      await tick();
+    }
+    await until(() => !sink.blocked, 'sink caught up');
+    assert.equal(p.sink.listenerCount('drain'), 1, 'one drain listener per sink');
+    fan.end();
+    await p.ended;
+    const all = src.all();
+    assert.equal(sink.bytesSent, all.length);
+    assert.equal(p.received, all.length);
+    assert.ok(bytesOf(p).equals(all));
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});
+
+test('batching: pushes in one turn become one write per sink; a full batch flushes at once', async () => {
+  const lb = await loopback(3);
+  const src = new Source();
+  const fan = new Fanout({ name: 'batch', maxLagMs: 60_000 });
+  try {
+    const spies = lb.pairs.map((p) => {
+      fan.addSink(p.sink);
+      return spyWrites(p.sink);
+    });
+    for (let i = 0; i < 100; i++) fan.push(src.next(100));
+    assert.deepEqual(spies[0], [], 'nothing written within the turn');
+    await tick();
+    for (const s of spies) assert.deepEqual(s, [10_000]);
+    fan.push(src.next(70_000));
+    for (const s of spies) assert.deepEqual(s, [10_000, 70_000], 'flushed without waiting');
+    fan.push(src.next(40_000));
+    fan.push(src.next(40_000));
+    for (const s of spies) assert.deepEqual(s, [10_000, 70_000, 80_000]);
+    fan.push(src.next(10));
+    await tick();
+    for (const s of spies) assert.deepEqual(s, [10_000, 70_000, 80_000, 10]);
+    fan.end();
+    await Promise.all(lb.pairs.map((p) => p.ended));
+    for (const p of lb.pairs) assert.ok(bytesOf(p).equals(src.all()));
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});
+
+/** Keeps everything from the last batch that starts with 'K' and sends a header first. */
+class KeyframePolicy implements JoinPolicy {
+  readonly name = 'keyframe';
+  readonly header = Buffer.from('HEADER');
+  key = -1;
+  observed: number[] = [];
+  resets = 0;
+  observe(chunk: Buffer, offset: number): void {
+    this.observed.push(offset);
+    if (chunk[0] === 0x4b) this.key = offset;
+  }
+  joinPoint(_ringStart: number, ringEnd: number): JoinPoint {
+    return { header: this.header, offset: this.key < 0 ? ringEnd : this.key };
+  }
+  retainFrom(ringEnd: number): number {
+    return this.key < 0 ? ringEnd : this.key;
+  }
+  reset(): void {
+    this.key = -1;
+    this.resets++;
+  }
+}
+
+test('join: raw starts at the live edge; a policy header and older offset are honoured', async () => {
+  const lb = await loopback(3);
+  const [first, raw, keyed] = lb.pairs;
+  const policy = new KeyframePolicy();
+  const fan = new Fanout({ name: 'join', maxLagMs: 60_000, joinPolicy: policy });
+  const rawFan = new Fanout({ name: 'raw', maxLagMs: 60_000, joinPolicy: new RawJoinPolicy() });
+  try {
+    fan.addSink(first.sink);
+    const a = Buffer.alloc(1000, 'a');
+    const k = Buffer.concat([Buffer.from('K'), Buffer.alloc(999, 'k')]);
+    const b = Buffer.alloc(500, 'b');
+    const c = Buffer.alloc(700, 'c');
+    fan.push(a);
+    await tick();
+    fan.push(k);
+    await tick();
+    fan.push(b);
+    await tick();
+    assert.equal(fan.bufferedBytes, k.length + b.length, 'ring keeps from the keyframe');
+    const late = fan.addSink(keyed.sink);
+    fan.push(c);
+    await tick();
+    assert.deepEqual(policy.observed, [0, 1000, 2000, 2500]);
+
+    rawFan.push(a);
+    await tick();
+    rawFan.addSink(raw.sink);
+    rawFan.push(c);
+    await tick();
+    assert.equal(rawFan.bufferedBytes, 0, 'raw keeps nothing once sinks are caught up');
+
+    fan.restart();
+    assert.equal(policy.resets, 1);
+    assert.equal(fan.sinkCount, 2, 'sinks stay across a restart');
+    fan.end();
+    rawFan.end();
+    await Promise.all(lb.pairs.map((p) => p.ended));
+    assert.ok(bytesOf(first).equals(Buffer.concat([policy.header, a, k, b, c])));
+    assert.ok(bytesOf(keyed).equals(Buffer.concat([policy.header, k, b, c])));
+    assert.equal(late.bytesSent, policy.header.length + k.length + b.length + c.length);
+    assert.ok(bytesOf(raw).equals(c));
+  } finally {
+    fan.end();
+    rawFan.end();
+    await lb.close();
+  }
+});
+
+test('end() ends every socket; closed sockets leave on their own; removeSink is safe and idempotent', async () => {
+  const lb = await loopback(3);
+  const [p0, p1, p2] = lb.pairs;
+  const fan = new Fanout({ name: 'end', maxLagMs: 60_000 });
+  try {
+    const s0 = fan.addSink(p0.sink);
+    const s1 = fan.addSink(p1.sink);
+    fan.addSink(p2.sink);
+    fan.push(Buffer.from('hello'));
+    await tick();
+    p1.client.destroy();
+    await until(() => fan.sinkCount === 2, 'closed sink removed');
+    fan.removeSink(s1);
+    fan.removeSink(s1);
+    fan.removeSink(s0);
+    fan.removeSink(s0);
+    assert.equal(fan.sinkCount, 1);
+    assert.ok(!p0.sink.destroyed, 'removeSink leaves the socket open');
+    p0.sink.destroy();
+    fan.push(Buffer.from('world'));
+    await tick();
+    fan.end();
+    fan.end();
+    await p2.ended;
+    assert.equal(fan.sinkCount, 0);
+    assert.equal(bytesOf(p2).toString(), 'helloworld');
+    assert.equal(bytesOf(p0).toString(), 'hello');
+    fan.push(Buffer.from('ignored after end'));
+    const after = fan.addSink(p0.sink);
+    fan.removeSink(after);
+    assert.equal(fan.sinkCount, 0);
+    assert.equal(fan.bufferedBytes, 0);
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});
+
+test('writing to sockets destroyed or ended under the fan-out never throws', async () => {
+  const lb = await loopback(3);
+  const [gone, ended, ok] = lb.pairs;
+  // maxBatchBytes 1: every push is written at once, before any 'close' can arrive.
+  const fan = new Fanout({ name: 'gone', maxLagMs: 60_000, maxBatchBytes: 1 });
+  try {
+    // Only the fan-out's own guard stands between these errors and a crash.
+    gone.sink.removeAllListeners('error');
+    ended.sink.removeAllListeners('error');
+    fan.addSink(gone.sink);
+    fan.addSink(ended.sink);
+    fan.addSink(ok.sink);
+    gone.sink.destroy();
+    ended.sink.end();
+    fan.push(Buffer.from('a'));
+    fan.push(Buffer.from('b'));
+    await until(() => fan.sinkCount === 1, 'dead sinks removed');
+    fan.push(Buffer.from('c'));
+    fan.end();
+    await ok.ended;
+    assert.equal(bytesOf(ok).toString(), 'abc');
+    assert.equal(fan.droppedForLag, 0);
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});

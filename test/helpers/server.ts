@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+
+export interface LogLine {
+  msg?: string;
+  level?: number;
+  [key: string]: unknown;
+}
+
+export interface RunningServer {
+  port: number;
+  dir: string;
+  process: ChildProcess;
+  logs: LogLine[];
+  stderr: string[];
+  url(path: string): string;
+  /** Resolves with the first log line matching, or rejects after timeoutMs. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start the built CLI as a user would, on a config written to a temp dir. */
+export async function startServer(configYaml: string, options: { workers?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'voyandz-test-'));
+  const port = await freePort();
+  const header = `listenaddr: 127.0.0.1\nlistenport: ${port}\n${options.workers ? `workers: ${options.workers}\n` : ''}`;
+  const file = join(dir, 'voyandz.yaml');
+  writeFileSync(file, header + configYaml.replaceAll('$DIR', dir));
+  const child = spawn(process.execPath, [CLI, '-f', file], {
+    env: { ...process.env, VOYANDZ_LOG_FORMAT: 'json', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: LogLine[] = [];
+  const stderr: string[] = [];
+  const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
+  let partial = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (text: string) => {
+    partial += text;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const raw of lines) {
+      if (!raw.trim()) continue;
+      let line: LogLine;
+      try {
+        line = JSON.parse(raw) as LogLine;
+      } catch {
+        line = { msg: raw };
+      }
+      logs.push(line);
+      for (const waiter of waiters) {
+        if (waiter.match(line)) {
+          waiters.delete(waiter);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => stderr.push(text));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = 15000): Promise<LogLine> => {
+    const seen = logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const waiter = { match, resolve: (line: LogLine) => (clearTimeout(timer), resolve(line)) };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`timed out waiting for a log line; stderr: ${stderr.join('')}`));
+      }, timeoutMs);
+      waiters.add(waiter);
+    });
+  };
+
+  const server: RunningServer = {
+    port,
+    dir,
+    process: child,
+    logs,
+    stderr,
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    waitForLog,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const code = await exited;
+      rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+  await Promise.race([
+    waitForLog((line) => typeof line.msg === 'string' && line.msg.startsWith('listening on'), 20000),
+    exited.then((code) => {
+      throw new Error(`server exited with ${code} before listening: ${stderr.join('')}`);
+    }),
+  ]);
+  return server;
+}

@@ -1,0 +1,66 @@
+/**
+ * Entry point of a worker process: runs the pipelines the primary assigns
+ * to it and serves the client sockets the primary hands over.
+ */
+import type { Socket } from 'node:net';
+import { createLogger } from '../src/log.js';
+import type { PrimaryToWorker, WorkerMetricsJson, WorkerToPrimary } from '../src/cluster/messages.js';
+import { WorkerRuntime } from '../src/worker/runtime.js';
+import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
+
+const workerId = Number(process.env.VOYANDZ_WORKER_ID ?? 0);
+const log = createLogger({ worker: workerId });
+
+function send(message: WorkerToPrimary): void {
+  if (process.connected) process.send?.(message);
+}
+
+let metrics: WorkerMetrics | null = null;
+const runtime = new WorkerRuntime(workerId, log, {
+  programStarted: (pid) => send({ type: 'program-started', pid }),
+  programExited: (pid) => send({ type: 'program-exited', pid }),
+  clientClosed: (stream) => send({ type: 'client-closed', stream }),
+  requestServed: (route, status) => metrics?.countRequest(route, status),
+});
+metrics = new WorkerMetrics(() => runtime.stats());
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await runtime.shutdown();
+  process.exit(0);
+}
+
+// The terminal's Ctrl-C reaches every process of the group; the primary
+// decides when workers stop, so they ignore it and wait for 'shutdown'.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => void stop());
+// Without the primary nobody can reach our clients' pipelines: stop cleanly.
+process.on('disconnect', () => void stop());
+
+process.on('message', (message: PrimaryToWorker, handle?: Socket) => {
+  switch (message.type) {
+    case 'setup':
+      void runtime.applySetup(message.setup).then(
+        (peerPath) => send({ type: 'ready', workerId, peerPath }),
+        (error: Error) => {
+          log.fatal({ err: error }, 'worker setup failed');
+          process.exit(1);
+        },
+      );
+      break;
+    case 'client':
+      if (handle) runtime.handleClient(message.stream, message.request, handle);
+      break;
+    case 'stats':
+      send({ type: 'stats', id: message.id, stats: runtime.stats() });
+      break;
+    case 'metrics':
+      void metrics?.json().then((json) => send({ type: 'metrics', id: message.id, metrics: json as WorkerMetricsJson }));
+      break;
+    case 'shutdown':
+      void stop();
+      break;
+  }
+});
