@@ -18,17 +18,17 @@ pages:
 feeds:
   cam:
     command: >
-      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=10
+      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25
       -c:v mpeg1video -q:v 10 -f mpegts -metadata comment=http-cam -
 streams:
   ts:
     feed: cam
-    command: ffmpeg -hide_banner -loglevel error -i - -c copy -f mpegts -
+    command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -
     mimetype: video/mp2t
   webm:
     client: exclusive
     command: >
-      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=10
+      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25
       -c:v libvpx -deadline realtime -cpu-used 8 -b:v 200k -f webm -metadata comment=http-webm -
     mimetype: video/webm
   png:

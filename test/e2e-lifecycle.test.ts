@@ -9,12 +9,12 @@ import { isAlive, pidsWithToken } from './helpers/procs.js';
 /** A cheap MPEG-TS feed; `token` makes its process findable in /proc. */
 const feed = (token: string, extra = ''): string => `
     command: >
-      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=10
+      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25
       -c:v mpeg1video -q:v 10 -f mpegts -metadata comment=${token} -${extra}`;
 
 const copyStream = (feedName: string): string => `
     feed: ${feedName}
-    command: ffmpeg -hide_banner -loglevel error -i - -c copy -f mpegts -
+    command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -
     mimetype: video/mp2t`;
 
 test('feed modes: on-demand stops after the last client, N seconds lingers, autostart runs with no client', async () => {
@@ -63,7 +63,7 @@ feeds:
   root:${feed('chain-root')}
   child:
     feed: root
-    command: ffmpeg -hide_banner -loglevel error -i - -c copy -f mpegts -metadata comment=chain-child -
+    command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -metadata comment=chain-child -
 streams:
   s1:${copyStream('root')}
   s2:${copyStream('root')}
@@ -127,7 +127,7 @@ streams:
   excl:
     feed: cam
     client: exclusive
-    command: ffmpeg -hide_banner -loglevel error -i - -c copy -f mpegts -metadata comment=term-excl -
+    command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -metadata comment=term-excl -
     mimetype: video/mp2t
 `);
   const clients = ['/stream/ts', '/stream/ts2', '/stream/excl', '/stream/ts'].map((path) =>

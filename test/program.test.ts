@@ -58,7 +58,7 @@ test('stop() ends the whole process group, not only the leader', async () => {
 });
 
 test('stdout of ffmpeg is readable and counted', async () => {
-  const program = run([FFMPEG, '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-t', '1', '-f', 'mpegts', '-']);
+  const program = run([FFMPEG, '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-t', '1', '-f', 'mpegts', '-']);
   try {
     const chunks: Buffer[] = [];
     program.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -340,7 +340,7 @@ export class Fanout {
 
   private drop(s: Sink): void {
     this.detach(s, true);
-    s.socket.destroy();
+    abort(s.socket);
     this.dropped++;
     if (this.onDrop !== undefined) this.onDrop(s, 'lag');
   }
@@ -380,5 +380,18 @@ export class Fanout {
   private stopLagTimer(): void {
     if (this.lagTimer !== null) clearInterval(this.lagTimer);
     this.lagTimer = null;
+  }
+}
+
+/**
+ * A plain close would leave the unsent backlog in the kernel, retried for
+ * minutes against a peer that reads nothing; a TCP reset frees it at once and
+ * tells the peer. Pipes and unix sockets (program stdin) have no reset.
+ */
+function abort(socket: Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
   }
 }

@@ -39,13 +39,13 @@ export function createPagesApp(ctx: PagesContext): FastifyInstance {
 
   app.get('/stat.json', async (_request, reply) => {
     if (!ctx.config().pages.stat) return disabled(reply, 'stat');
-    return reply.type('application/json; charset=utf-8').send(JSON.stringify(await ctx.stats(), null, 2));
+    return reply.type('application/json; charset=utf-8').send(`${JSON.stringify(await ctx.stats(), null, 2)}\n`);
   });
 
   app.get('/config', async (_request, reply) => {
     const config = ctx.config();
     if (!config.pages.config) return disabled(reply, 'config');
-    return reply.type('application/json; charset=utf-8').send(JSON.stringify(config, null, 2));
+    return reply.type('application/json; charset=utf-8').send(`${JSON.stringify(config, null, 2)}\n`);
   });
 
   app.get('/metrics', async (_request, reply) => {

@@ -149,6 +149,8 @@ export class Source implements Tap {
     if (this.parent && program.stdin) this.parentSink = this.parent.fanout.addSink(program.stdin, { kind: 'program' });
     const fanout = this.current;
     program.stdout?.on('data', (chunk: Buffer) => {
+      // A program being stopped may still flush output; it must not revive the source.
+      if (this.program !== program) return;
       if (this.state !== 'running') this.state = 'running';
       fanout.push(chunk);
     });
@@ -163,7 +165,7 @@ export class Source implements Tap {
     this.program = null;
     const name = this.def.name;
     const needed = this.demand > 0 || this.pinned;
-    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    const how = describeExit(exit, program.bytesOut);
     if (needed && this.def.resurrect) {
       this.state = 'restarting';
       this.restarts++;
@@ -171,7 +173,7 @@ export class Source implements Tap {
       const verdict = this.policy.shouldLog(Date.now());
       if (verdict.log) {
         this.ctx.log.error(
-          { code: 'VOYANDZ_ERR_PROGRAM_EXIT', [this.kind]: name, exitCode: exit.code, signal: exit.signal, suppressed: verdict.suppressed, stderr: exit.stderrTail },
+          { code: exit.error?.code ?? 'VOYANDZ_ERR_PROGRAM_EXIT', [this.kind]: name, exitCode: exit.code, signal: exit.signal, suppressed: verdict.suppressed, stderr: exit.stderrTail },
           `program of ${this.kind} ${name} ${how}; restarting in ${delay} ms`,
         );
       }
@@ -181,7 +183,7 @@ export class Source implements Tap {
     }
     if (needed) {
       this.ctx.log.error(
-        { code: 'VOYANDZ_ERR_PROGRAM_EXIT', [this.kind]: name, exitCode: exit.code, signal: exit.signal, stderr: exit.stderrTail },
+        { code: exit.error?.code ?? 'VOYANDZ_ERR_PROGRAM_EXIT', [this.kind]: name, exitCode: exit.code, signal: exit.signal, stderr: exit.stderrTail },
         `program of ${this.kind} ${name} ${how}; not restarted (resurrect: false)`,
       );
     }
@@ -196,6 +198,8 @@ export class Source implements Tap {
   private async stop(): Promise<void> {
     this.clearTimer();
     this.state = 'idle';
+    // A deliberate stop is not a failure: the next start begins with a short back-off again.
+    this.policy.reset();
     const program = this.program;
     this.program = null;
     this.releaseParent();
@@ -214,4 +218,10 @@ export class Source implements Tap {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+function describeExit(exit: ProgramExit, bytesOut: number): string {
+  if (exit.error) return `could not start (${exit.error.message})`;
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  return bytesOut === 0 ? `${how} before producing a byte` : how;
 }

@@ -137,7 +137,6 @@ export class WorkerRuntime {
           status: result.status,
           bytes: Math.max(result.bytes, record.bytesSent()),
           durationMs: Date.now() - request.acceptedAt,
-          worker: this.workerId,
         },
         'connection closed',
       );
