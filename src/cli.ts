@@ -3,10 +3,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 import { createLogger } from './log.js';
 import { locateFfmpeg } from './ffmpeg-locator.js';
 import { loadConfigInThread, closeConfigThreads } from './config/load-in-thread.js';
+import { renderConfig } from './config/render.js';
+import { configJsonSchemaText } from './config/json-schema.js';
 import { startPrimary } from './primary/primary.js';
 import { PROGRAM_NAME, VERSION } from './version.js';
 import { ERRORS } from './errors.js';
@@ -15,7 +16,7 @@ const DEFAULT_CONFFILE = '/etc/voyandz';
 const CONFFILE_ENV = 'VOYANDZ_CONFFILE';
 const DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
 
-const HELP = `usage: ${PROGRAM_NAME} [-f CONFIG] [--check] [-V|--version] [-h|--help]
+const HELP = `usage: ${PROGRAM_NAME} [-f CONFIG] [--check] [--schema] [-V|--version] [-h|--help]
 
 Real-time audio/video streaming server: runs the feed and stream programs of
 CONFIG (ffmpeg...) and serves their output to HTTP clients.
@@ -25,6 +26,7 @@ options:
                      else the bundled demo config)
   --check            load and validate the config, print it resolved (or every
                      error) and exit 0 (valid) or 1 (invalid); starts nothing
+  --schema           print the JSON Schema of the config file (for editors)
   -V, --version      print the version and exit
   -h, --help         print this help and exit
 
@@ -46,6 +48,7 @@ async function main(): Promise<number> {
       options: {
         file: { type: 'string', short: 'f' },
         check: { type: 'boolean' },
+        schema: { type: 'boolean' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -58,6 +61,10 @@ async function main(): Promise<number> {
   }
   if (args.help) {
     process.stdout.write(HELP);
+    return 0;
+  }
+  if (args.schema) {
+    process.stdout.write(configJsonSchemaText());
     return 0;
   }
   if (args.version) {
@@ -73,7 +80,7 @@ async function main(): Promise<number> {
       process.stderr.write(`${result.message}\n`);
       return 1;
     }
-    process.stdout.write(stringify(result.config));
+    process.stdout.write(renderConfig(result.config));
     return 0;
   }
 

@@ -520,7 +520,7 @@ test('rejects unknown keys, with a hint when one is close', () => {
     'config.yaml:5:3: streams.s.mimetype: required',
     'config.yaml:7:5: streams.s.mime_type: unknown key (did you mean "mimetype"?)',
     'config.yaml:8:5: streams.s.Feed: unknown key (did you mean "feed"?)',
-    'config.yaml:9:1: frobnicate: unknown key (known: listenaddr, listenport, logdir, pages, feeds, streams, ' +
+    'config.yaml:9:1: frobnicate: unknown key (known: listenaddr, listenport, logdir, pages, templates, generate, feeds, streams, ' +
       'workers, max_lag, shot_timeout, stat_clients, log_max_bytes, log_keep)',
   ]);
 });

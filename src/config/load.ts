@@ -1,5 +1,6 @@
 /**
- * Loading a config: YAML text -> schema -> cross checks -> ServerConfig.
+ * Loading a config: YAML text -> templates and generated sets expanded ->
+ * schema -> cross checks -> ServerConfig.
  * Every stage after the YAML syntax runs even when an earlier one found
  * problems, and all problems are thrown together as one ConfigError.
  */
@@ -9,6 +10,7 @@ import { VoyandzError } from '../errors.js';
 import { checkConfig } from './checks.js';
 import { ConfigError } from './config-error.js';
 import { resolveConfig } from './resolve.js';
+import { dedupe, expandConfig } from './expand.js';
 import { checkSchema } from './schema-issues.js';
 import type { ServerConfig } from './types.js';
 import { YamlSource } from './yaml-source.js';
@@ -38,13 +40,10 @@ export function loadConfigText(text: string, file: string): ServerConfig {
   if (syntax.length > 0) throw new ConfigError(file, syntax);
 
   const absolute = path.resolve(file);
-  const data = dropEmptyValues(source.data() ?? {}, []);
-  const schema = checkSchema(data);
-  const issues = [
-    ...source.duplicateKeys(),
-    ...(schema.ok ? [] : schema.issues).map((issue) => source.place(issue)),
-    ...checkConfig(data, absolute).map((issue) => source.place(issue)),
-  ];
+  const expansion = expandConfig(dropEmptyValues(source.data() ?? {}, []));
+  const schema = checkSchema(expansion.data);
+  const found = [...(schema.ok ? [] : schema.issues), ...checkConfig(expansion.data, absolute)].flatMap((issue) => expansion.translate(issue) ?? []);
+  const issues = [...source.duplicateKeys(), ...dedupe([...expansion.issues, ...found]).map((issue) => source.place(issue))];
   if (issues.length > 0 || !schema.ok) throw new ConfigError(file, issues);
   return resolveConfig(schema.config, absolute);
 }
@@ -59,11 +58,13 @@ export function loadConfigText(text: string, file: string): ServerConfig {
 function dropEmptyValues(value: unknown, path: readonly string[]): unknown {
   // Only plain mappings: lists, dates and other YAML types are the schema's to judge.
   if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
-  const entriesOfNamedMap = path.length === 1 && (path[0] === 'feeds' || path[0] === 'streams');
+  const entriesOfNamedMap = path.length === 1 && (path[0] === 'feeds' || path[0] === 'streams' || path[0] === 'templates');
+  // A param written `url:` or `url: ~` has no default: it is required, not absent.
+  const templateParams = path.length === 3 && path[0] === 'templates' && path[2] === 'params';
   // fromEntries defines own properties: a `__proto__` key stays a key (and is reported as unknown).
   return Object.fromEntries(
     Object.entries(value)
-      .filter(([, inner]) => inner !== null || entriesOfNamedMap)
+      .filter(([, inner]) => inner !== null || entriesOfNamedMap || templateParams)
       .map(([key, inner]) => [key, dropEmptyValues(inner, [...path, key])]),
   );
 }

@@ -14,6 +14,14 @@ export interface PathIssue {
    * itself is at fault (unknown key, duplicate key, bad name).
    */
   at?: 'key' | 'value';
+  /**
+   * Where the value was written, when that is not `path`: a generated or
+   * templated entry is reported by its name (feeds.cam3) but points at the
+   * template or set that wrote the value.
+   */
+  source?: KeyPath;
+  /** Which instance of a generated set, e.g. "n=3"; shown after the message. */
+  note?: string;
 }
 
 /** `streams.cam1.mimetype`; list items as `[2]`. */

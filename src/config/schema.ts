@@ -50,6 +50,22 @@ const feedReference = z
   .string(says('must be the name of a feed'))
   .describe("Name of a feed (under feeds:) whose output reaches this program's stdin.");
 
+/** Template params and set variables: they appear in ${…}, so no dots or dashes. */
+const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const IDENTIFIER_MESSAGE = 'must be a name of letters, digits and "_" (it is written ${NAME} in values)';
+const identifier = z.string().regex(IDENTIFIER_PATTERN, { error: IDENTIFIER_MESSAGE });
+const scalar = z.union([z.string(), z.number(), z.boolean()], says('must be a string, number or boolean'));
+
+const templateReference = z
+  .string(says('must be the name of a template (under templates:)'))
+  .optional()
+  .describe('Name of a template (under templates:) this entry is made from; its own keys override the template\'s.');
+
+const templateArgs = z
+  .record(identifier, scalar, says('must be a mapping of parameter: value'))
+  .optional()
+  .describe('Values for the template\'s params, each written ${NAME} in the template. A param without a default is required.');
+
 const resurrect = z
   .boolean(BOOLEAN)
   .optional()
@@ -88,6 +104,8 @@ export const FeedSchema = z
       feed: feedReference.optional(),
       resurrect,
       'no-resurrect': noResurrect,
+      template: templateReference,
+      args: templateArgs,
     },
     says('must be a mapping with at least a command'),
   )
@@ -130,6 +148,8 @@ export const StreamSchema = z
         .positive(SECONDS)
         .optional()
         .describe('Overrides the top-level shot_timeout for this stream.'),
+      template: templateReference,
+      args: templateArgs,
     },
     says('must be a mapping with at least a command and a mimetype'),
   )
@@ -140,6 +160,70 @@ function named<T extends z.ZodType>(entry: T, what: string) {
     .record(z.string().regex(NAME_PATTERN, { error: NAME_MESSAGE }), entry, says(`must be a mapping of ${what} by name`))
     .default({});
 }
+
+/**
+ * The keys of feeds and streams with any value: templates and generated
+ * entries are checked key by key here (so a typo is caught even in a
+ * template nobody uses yet), and value by value once expanded, when
+ * placeholders are filled in and `max_lag: ${lag}` has become a number.
+ */
+function anyValues(...shapes: Record<string, z.ZodType>[]): Record<string, z.ZodType> {
+  const keys: Record<string, z.ZodType> = {};
+  for (const shape of shapes) {
+    for (const [key, schema] of Object.entries(shape)) {
+      if (key === 'template' || key === 'args') continue;
+      keys[key] = z.unknown().optional().describe(schema.description ?? '');
+    }
+  }
+  return keys;
+}
+
+const entryKeys = anyValues(FeedSchema.shape, StreamSchema.shape);
+
+export const TemplateSchema = z
+  .strictObject(
+    {
+      params: z
+        .record(identifier, z.union([scalar, z.null()]), says('must be a mapping of parameter: default'))
+        .optional()
+        .describe('Parameters by name, each with its default value; ~ (null) makes it required. Written ${NAME} in the values.'),
+      ...entryKeys,
+    },
+    says('must be a mapping of feed or stream keys (command, mimetype, ...) and params'),
+  )
+  .describe('Keys shared by the feeds and streams that name this template, with ${PARAM} placeholders.');
+
+const generatedEntries = (what: string) =>
+  z
+    .record(
+      z.string(),
+      z.strictObject({ ...entryKeys, template: templateReference, args: z.unknown().optional().describe(templateArgs.description ?? '') }, says(`must be a mapping of ${what} keys`)),
+      says(`must be a mapping of ${what} by name`),
+    )
+    .optional();
+
+const setValues = z
+  .union(
+    [
+      z.array(z.union([scalar, z.record(identifier, scalar)]), says('must be a list of values, or a range "1..8"')),
+      z.string().regex(/^\s*-?\d+\.\.-?\d+\s*$/, { error: 'must be a list of values, or a range "1..8"' }),
+    ],
+    says('must be a list of values, or a range "1..8"'),
+  )
+  .describe('The values of one variable: a list (of values, or of mappings read as ${VAR.FIELD}) or a range "1..8" ("01..08" keeps the zeros).');
+
+export const GenerateSetSchema = z
+  .strictObject(
+    {
+      for: z
+        .record(identifier, setValues, says('must be a mapping of variable: values'))
+        .describe('Variables and their values; the set is made once per combination (the product of the lists).'),
+      feeds: generatedEntries('feed').describe('Feeds made per combination; names and values may use ${VAR}.'),
+      streams: generatedEntries('stream').describe('Streams made per combination; names and values may use ${VAR}.'),
+    },
+    says('must be a mapping with for: and feeds: or streams:'),
+  )
+  .describe('Feeds and streams made once per combination of the values in for:, e.g. cam${n} for n in 1..8.');
 
 export const PagesSchema = z
   .strictObject(
@@ -180,6 +264,14 @@ export const ConfigSchema = z
             "A relative path is relative to the config file's directory. Default: stderr is discarded.",
         ),
       pages: PagesSchema,
+      templates: z
+        .record(z.string().regex(NAME_PATTERN, { error: NAME_MESSAGE }), TemplateSchema, says('must be a mapping of templates by name'))
+        .optional()
+        .describe('Reusable feed/stream definitions with parameters; an entry names one with template: and fills it with args:.'),
+      generate: z
+        .array(GenerateSetSchema, says('must be a list of sets (- for: ...)'))
+        .optional()
+        .describe('Sets of feeds and streams generated from lists of values; expanded at load time.'),
       feeds: named(FeedSchema, 'feeds').describe('Source programs by name.'),
       streams: named(StreamSchema, 'streams').describe('Served outputs by name; each is at /stream/NAME or its url.'),
       workers: z

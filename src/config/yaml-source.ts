@@ -102,8 +102,9 @@ export class YamlSource {
 
   /** Places a path issue in the file and makes it a ConfigIssue. */
   place(issue: PathIssue): ConfigIssue {
-    const { line, column } = this.locate(issue.path, issue.at ?? 'value');
-    return { file: this.file, line, column, path: formatPath(issue.path), message: issue.message };
+    const { line, column } = this.locate(issue.source ?? issue.path, issue.at ?? 'value');
+    const message = issue.note === undefined ? issue.message : `${issue.message} (${issue.note})`;
+    return { file: this.file, line, column, path: formatPath(issue.path), message };
   }
 
   /**

@@ -1,0 +1,51 @@
+/**
+ * A resolved config written back in the file's own terms: what `--check`
+ * prints. Templates and sets are expanded and every default is spelled out,
+ * so a user sees exactly what each feed and stream will run — and the output
+ * is itself a valid config file.
+ */
+import { stringify } from 'yaml';
+import type { FeedConfig, FeedMode, ServerConfig, StreamConfig } from './types.js';
+
+export function renderConfig(config: ServerConfig): string {
+  const file = {
+    listenaddr: config.listenaddr,
+    listenport: config.listenport,
+    ...(config.logdir === undefined ? {} : { logdir: config.logdir }),
+    log_max_bytes: config.logMaxBytes,
+    log_keep: config.logKeep,
+    workers: config.workers,
+    stat_clients: config.statClients,
+    pages: config.pages,
+    feeds: Object.fromEntries(Object.values(config.feeds).map((feed) => [feed.name, renderFeed(feed)])),
+    streams: Object.fromEntries(Object.values(config.streams).map((stream) => [stream.name, renderStream(stream)])),
+  };
+  return `# ${config.file}, resolved: templates and sets expanded, defaults filled in\n${stringify(file, { lineWidth: 0 })}`;
+}
+
+function renderFeed(feed: FeedConfig): Record<string, unknown> {
+  return {
+    command: feed.command,
+    mode: renderMode(feed.mode),
+    ...(feed.feed === undefined ? {} : { feed: feed.feed }),
+    resurrect: feed.resurrect,
+  };
+}
+
+function renderStream(stream: StreamConfig): Record<string, unknown> {
+  return {
+    command: stream.command,
+    type: stream.type,
+    mimetype: stream.mimetype,
+    ...(stream.feed === undefined ? {} : { feed: stream.feed }),
+    client: stream.client,
+    url: stream.url,
+    resurrect: stream.resurrect,
+    max_lag: stream.maxLagSeconds,
+    shot_timeout: stream.shotTimeoutSeconds,
+  };
+}
+
+function renderMode(mode: FeedMode): string | number {
+  return typeof mode === 'string' ? mode : mode.lingerSeconds;
+}
