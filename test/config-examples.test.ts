@@ -58,3 +58,25 @@ test('the README configuration reference documents every key of the schema', () 
     assert.deepEqual(missing, [], `README "${heading}" does not document: ${missing.join(', ')}`);
   }
 });
+
+test('editors validating with the JSON Schema accept the examples and flag the usual mistakes', async () => {
+  const { Ajv } = await import('ajv');
+  const { parse } = await import('yaml');
+  const validate = new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(readFileSync(join(CONFIG_DIR, 'voyandz.schema.json'), 'utf8')));
+  for (const name of examples) {
+    const data: unknown = parse(readFileSync(join(CONFIG_DIR, name), 'utf8'), { version: '1.1', merge: true });
+    // An empty `logdir:` means "unset" to the loader; editors see a null.
+    const withoutNulls = JSON.parse(JSON.stringify(data, (_key, value: unknown) => (value === null ? undefined : value))) as unknown;
+    assert.ok(validate(withoutNulls), `${name}: ${JSON.stringify(validate.errors)}`);
+  }
+  const mistakes: [string, unknown][] = [
+    ['unknown top-level key', { listen_port: 8090 }],
+    ['port out of range', { listenport: 70000 }],
+    ['stream without mimetype or template', { streams: { s: { command: 'cat' } } }],
+    ['unknown stream key', { streams: { s: { command: 'cat', mimetype: 'x/y', mime: 'x' } } }],
+    ['bad client mode', { streams: { s: { command: 'cat', mimetype: 'x/y', client: 'private' } } }],
+    ['set without for', { generate: [{ feeds: { a: { command: 'cat' } } }] }],
+  ];
+  for (const [what, doc] of mistakes) assert.equal(validate(doc), false, `the schema accepts a config with ${what}`);
+  assert.ok(validate({ streams: { s: { template: 't' } }, templates: { t: { command: 'cat', mimetype: 'x/y' } } }), 'a templated entry needs no command of its own');
+});
