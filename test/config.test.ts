@@ -609,3 +609,63 @@ test('reports every problem of a config at once, in file order', () => {
     });
   }
 });
+
+// ---------------------------------------------------------------- multi-feed streams
+
+test('feeds: as a list or a mapping gives each feed a pipe from fd 3 on, named by ${feeds.NAME}', () => {
+  const config = load(
+    yaml(
+      'feeds:',
+      '  cam: { command: cat }',
+      '  mic: { command: cat }',
+      'streams:',
+      '  av:',
+      '    feeds: [cam, mic]',
+      '    command: ffmpeg -i ${feeds.cam} -i ${feeds.mic} -c copy -f mpegts -',
+      '    mimetype: video/mp2t',
+      '  av2:',
+      '    feeds: { v: cam, a: mic }',
+      '    command: ffmpeg -i ${feeds.a} -i ${feeds.v} -f mpegts -',
+      '    mimetype: video/mp2t',
+    ),
+  );
+  assert.deepEqual(config.streams.av!.argv, ['ffmpeg', '-i', 'pipe:3', '-i', 'pipe:4', '-c', 'copy', '-f', 'mpegts', '-']);
+  assert.deepEqual(config.streams.av!.inputs, [{ alias: 'cam', feed: 'cam' }, { alias: 'mic', feed: 'mic' }]);
+  assert.equal(config.streams.av!.command, 'ffmpeg -i ${feeds.cam} -i ${feeds.mic} -c copy -f mpegts -');
+  assert.deepEqual(config.streams.av2!.argv, ['ffmpeg', '-i', 'pipe:4', '-i', 'pipe:3', '-f', 'mpegts', '-']);
+  assert.equal(config.streams.av2!.feed, undefined);
+});
+
+test('feeds: mistakes: unknown or repeated feed, feed: too, a placeholder naming no input, an input never read', () => {
+  assert.deepEqual(
+    errorsOf(
+      yaml(
+        'feeds:',
+        '  cam: { command: cat }',
+        '  mic: { command: cat }',
+        'streams:',
+        '  a:',
+        '    feeds: [cam, cam_2, cam]',
+        '    command: ffmpeg -i ${feeds.cam} -i ${feeds.cam_2} -f mpegts -',
+        '    mimetype: video/mp2t',
+        '  b:',
+        '    feed: cam',
+        '    feeds: { v: cam, a: mic }',
+        '    command: ffmpeg -i ${feeds.v} -i ${feeds.audio} -f mpegts -',
+        '    mimetype: video/mp2t',
+        '  c:',
+        '    feeds: []',
+        '    command: cat',
+        '    mimetype: x/y',
+      ),
+    ),
+    [
+      'config.yaml:6:18: streams.a.feeds[1]: unknown feed "cam_2" (known: cam, mic)',
+      'config.yaml:6:25: streams.a.feeds[2]: feed "cam" is listed twice',
+      'config.yaml:10:11: streams.b.feed: feed: and feeds: together: a program reads either one feed on stdin or several on pipes',
+      'config.yaml:12:14: streams.b.command: unknown placeholder ${feeds.audio} (feeds: v, a)',
+      'config.yaml:12:14: streams.b.command: feed a is not read by the command: add ${feeds.a} (e.g. -i ${feeds.a})',
+      'config.yaml:15:12: streams.c.feeds: must name at least one feed',
+    ],
+  );
+});

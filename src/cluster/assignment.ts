@@ -2,7 +2,7 @@ import type { ServerConfig } from '../config/types.js';
 
 /**
  * A pipeline component is a set of feeds and streams connected through
- * `feed:` references. One worker owns a whole component, so a feed's bytes
+ * `feed:` and `feeds:` references. One worker owns a whole component, so a feed's bytes
  * reach the stdin of its streams' programs without crossing processes; only
  * the output of shared streams is copied to other workers for their clients.
  */
@@ -33,6 +33,7 @@ export function findComponents(config: ServerConfig): Component[] {
   }
   for (const stream of Object.values(config.streams)) {
     if (stream.feed) union(`stream:${stream.name}`, `feed:${stream.feed}`);
+    for (const input of stream.inputs ?? []) union(`stream:${stream.name}`, `feed:${input.feed}`);
   }
   const byRoot = new Map<string, Component>();
   for (const member of parent.keys()) {

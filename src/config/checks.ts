@@ -8,6 +8,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
+import { checkFeedInputs } from './feed-inputs.js';
 import type { PathIssue } from './path-issue.js';
 
 /** Paths the server answers itself; the pages are reserved even when disabled (they answer 403). */
@@ -57,6 +58,7 @@ function checkFeedReferences(feeds: Entries, streams: Entries): PathIssue[] {
       }
     }
   }
+  for (const [name, fields] of streams) issues.push(...checkFeedInputs(name, fields, known, knownList(known)));
   return issues;
 }
 

@@ -26,8 +26,9 @@ export function placeholdersIn(text: string): { names: string[]; malformed: stri
   for (const match of text.matchAll(TOKEN)) {
     const inner = match[1];
     if (inner === undefined) continue;
+    if (isReserved(inner)) continue;
     if (!NAME.test(inner)) malformed ??= `malformed placeholder \${${inner}} (write $\${ for a literal "\${")`;
-    else if (!isReserved(inner)) names.push(inner);
+    else names.push(inner);
   }
   return { names, malformed };
 }
@@ -39,7 +40,7 @@ export function placeholdersIn(text: string): { names: string[]; malformed: stri
  */
 export function substitute(text: string, vars: Variables): Substituted {
   const whole = /^\$\{([^}]*)\}$/.exec(text);
-  if (whole?.[1] !== undefined && NAME.test(whole[1]) && !isReserved(whole[1])) {
+  if (whole?.[1] !== undefined && !isReserved(whole[1]) && NAME.test(whole[1])) {
     const found = lookup(whole[1], vars);
     if (found === undefined) return { ok: false, message: unknownMessage(whole[1], vars) };
     if (typeof found === 'object') return { ok: false, message: mappingMessage(whole[1], found) };
@@ -48,11 +49,11 @@ export function substitute(text: string, vars: Variables): Substituted {
   let problem: string | undefined;
   const value = text.replace(TOKEN, (token: string, inner: string | undefined) => {
     if (inner === undefined) return '${';
+    if (isReserved(inner)) return token;
     if (!NAME.test(inner)) {
       problem ??= `malformed placeholder \${${inner}} (write $\${ for a literal "\${")`;
       return token;
     }
-    if (isReserved(inner)) return token;
     const found = lookup(inner, vars);
     if (found === undefined) {
       problem ??= unknownMessage(inner, vars);
@@ -114,8 +115,9 @@ export function variableOf(name: string): string {
   return name.split('.')[0]!;
 }
 
+/** `${feeds.cam-1}` is reserved too: feed names may hold characters variable names may not. */
 function isReserved(name: string): boolean {
-  return RESERVED_NAMESPACES.includes(variableOf(name));
+  return RESERVED_NAMESPACES.some((namespace) => name.startsWith(`${namespace}.`));
 }
 
 function lookup(name: string, vars: Variables): VariableValue | undefined {

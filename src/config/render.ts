@@ -5,7 +5,7 @@
  * is itself a valid config file.
  */
 import { stringify } from 'yaml';
-import type { FeedConfig, FeedMode, ServerConfig, StreamConfig } from './types.js';
+import type { FeedConfig, FeedMode, ServerConfig, StreamConfig, StreamInput } from './types.js';
 
 export function renderConfig(config: ServerConfig): string {
   const file = {
@@ -38,12 +38,20 @@ function renderStream(stream: StreamConfig): Record<string, unknown> {
     type: stream.type,
     mimetype: stream.mimetype,
     ...(stream.feed === undefined ? {} : { feed: stream.feed }),
+    ...(stream.inputs === undefined ? {} : { feeds: renderInputs(stream.inputs) }),
     client: stream.client,
     url: stream.url,
     resurrect: stream.resurrect,
     max_lag: stream.maxLagSeconds,
     shot_timeout: stream.shotTimeoutSeconds,
   };
+}
+
+/** The list form when every alias is its feed's name, as most configs write it. */
+function renderInputs(inputs: readonly StreamInput[]): string[] | Record<string, string> {
+  return inputs.every((input) => input.alias === input.feed)
+    ? inputs.map((input) => input.feed)
+    : Object.fromEntries(inputs.map((input) => [input.alias, input.feed]));
 }
 
 function renderMode(mode: FeedMode): string | number {

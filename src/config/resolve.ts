@@ -7,6 +7,7 @@
 import os from 'node:os';
 import { defaultUrl, resolveLogdir } from './checks.js';
 import { splitCommand } from './command.js';
+import { inputsOf, substituteInputs } from './feed-inputs.js';
 import { FEED_MODES, type RawConfig, type RawFeed, type RawStream } from './schema.js';
 import type { FeedConfig, FeedMode, ServerConfig, StreamConfig } from './types.js';
 
@@ -42,12 +43,16 @@ function resolveFeed(name: string, feed: RawFeed): FeedConfig {
 }
 
 function resolveStream(name: string, stream: RawStream, raw: RawConfig): StreamConfig {
+  const inputs = inputsOf(stream.feeds);
+  const { argv } = commandOf(inputs === undefined ? stream.command : substituteInputs(stream.command, inputs));
   return {
     name,
-    ...commandOf(stream.command),
+    command: stream.command.trim(),
+    argv,
     type: stream.type,
     mimetype: stream.mimetype,
     ...(stream.feed === undefined ? {} : { feed: stream.feed }),
+    ...(inputs === undefined ? {} : { inputs }),
     client: stream.client,
     url: stream.url ?? defaultUrl(name),
     resurrect: resurrectOf(stream),

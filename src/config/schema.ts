@@ -56,6 +56,20 @@ const IDENTIFIER_MESSAGE = 'must be a name of letters, digits and "_" (it is wri
 const identifier = z.string().regex(IDENTIFIER_PATTERN, { error: IDENTIFIER_MESSAGE });
 const scalar = z.union([z.string(), z.number(), z.boolean()], says('must be a string, number or boolean'));
 
+const feedInputs = z
+  .union(
+    [
+      z.array(z.string(), says('must be a list of feed names, or a mapping of name: feed')).min(1, { error: 'must name at least one feed' }),
+      z.record(identifier, z.string(says('must be the name of a feed')), says('must be a list of feed names, or a mapping of name: feed')),
+    ],
+    says('must be a list of feed names, or a mapping of name: feed'),
+  )
+  .optional()
+  .describe(
+    'Feeds this program reads, each on its own pipe (fd 3, 4, ...): a list of feed names, or a mapping of name: feed. ' +
+      'In the command, ${feeds.NAME} stands for the pipe of feed NAME (ffmpeg: -i ${feeds.NAME}). Instead of feed:.',
+  );
+
 const templateReference = z
   .string(says('must be the name of a template (under templates:)'))
   .optional()
@@ -124,6 +138,7 @@ export const StreamSchema = z
         .regex(/^[^\r\n]+$/, { error: 'must be a MIME type, e.g. video/mp2t' })
         .describe('Content-Type of the response, e.g. video/mp2t or multipart/x-mixed-replace;boundary=ffmpeg.'),
       feed: feedReference.optional(),
+      feeds: feedInputs,
       client: z
         .enum(['shared', 'exclusive'], says('must be one of: shared, exclusive'))
         .default('shared')

@@ -23,14 +23,23 @@ export interface FeedConfig {
 export type StreamType = 'stream' | 'shot';
 export type ClientMode = 'shared' | 'exclusive';
 
+/** One feed of a multi-feed stream: `alias` is how the command names it (${feeds.ALIAS}). */
+export interface StreamInput {
+  alias: string;
+  feed: string;
+}
+
 export interface StreamConfig {
   name: string;
+  /** As written (after templating): a multi-feed stream's ${feeds.NAME} placeholders are kept here, replaced in argv. */
   command: string;
   argv: string[];
   type: StreamType;
   mimetype: string;
   /** Feed whose bytes reach the program on stdin; absent: the program runs on its own. */
   feed?: string;
+  /** Feeds whose bytes reach the program on pipes fd 3, 4, … in this order (`feeds:`); absent when none. */
+  inputs?: StreamInput[];
   client: ClientMode;
   /** Path the stream is served at; default `/stream/NAME`. Always starts with '/'. */
   url: string;

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { FeedConfig, ServerConfig, StreamConfig } from '../config/types.js';
 import { Fanout } from '../fanout/fanout.js';
-import type { FanoutSink } from '../fanout/fanout.js';
 import { RawJoinPolicy } from '../fanout/join-policy.js';
 import type { ProgramState } from '../stats/types.js';
+import { FeedReaders, feedReadersFor } from './feed-readers.js';
 import { Program, type ProgramExit } from './program.js';
 import { RestartPolicy } from './restart-policy.js';
 import type { ProgramRegistry, Tap } from './tap.js';
@@ -33,8 +33,8 @@ export class Source implements Tap {
   private demand = 0;
   private pinned = false;
   private program: Program | null = null;
-  private parent: Source | null = null;
-  private parentSink: FanoutSink | null = null;
+  /** The feeds its program reads, held from start to stop (across restarts). */
+  private readers: FeedReaders | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly policy = new RestartPolicy();
 
@@ -118,16 +118,14 @@ export class Source implements Tap {
   private start(): void {
     const mode = this.kind === 'feed' ? (this.def as FeedConfig).mode : 'on-demand';
     if (mode === 'continuous' || mode === 'autostart') this.pinned = true;
-    if (this.def.feed) {
-      const parent = this.ctx.feed(this.def.feed);
-      if (!parent) {
-        this.ctx.log.error({ [this.kind]: this.def.name, feed: this.def.feed }, 'feed not run by this worker');
-        this.state = 'dead';
-        return;
-      }
-      this.parent = parent;
-      parent.acquire();
+    const readers = feedReadersFor(this.def, (name) => this.ctx.feed(name));
+    if (!(readers instanceof FeedReaders)) {
+      this.ctx.log.error({ [this.kind]: this.def.name, feed: readers.missing }, `feed ${readers.missing} not run by this worker`);
+      this.state = 'dead';
+      return;
     }
+    this.readers = readers;
+    readers.acquire();
     this.state = 'starting';
     this.spawn();
   }
@@ -139,14 +137,14 @@ export class Source implements Tap {
       kind: this.kind,
       name: this.def.name,
       argv: this.def.argv,
-      stdin: this.parent ? 'pipe' : 'ignore',
+      ...(this.readers?.stdio ?? { stdin: 'ignore' }),
       logdir: config.logdir,
       logMaxBytes: config.logMaxBytes,
       logKeep: config.logKeep,
     });
     this.program = program;
     if (program.pid !== undefined) this.ctx.registry.programStarted(program.pid);
-    if (this.parent && program.stdin) this.parentSink = this.parent.fanout.addSink(program.stdin, { kind: 'program' });
+    this.readers?.attach(program);
     const fanout = this.current;
     program.stdout?.on('data', (chunk: Buffer) => {
       // A program being stopped may still flush output; it must not revive the source.
@@ -159,9 +157,8 @@ export class Source implements Tap {
 
   private onExit(program: Program, exit: ProgramExit): void {
     if (program.pid !== undefined) this.ctx.registry.programExited(program.pid);
-    if (this.parentSink && this.parent) this.parent.fanout.removeSink(this.parentSink);
-    this.parentSink = null;
-    if (this.program !== program) return; // stopped on purpose
+    if (this.program !== program) return; // stopped on purpose: its feeds were released then
+    this.readers?.detach();
     this.program = null;
     const name = this.def.name;
     const needed = this.demand > 0 || this.pinned;
@@ -192,7 +189,7 @@ export class Source implements Tap {
     this.current.end();
     this.bytesBefore += this.current.bytesIn;
     this.current = this.newFanout();
-    this.releaseParent();
+    this.releaseFeeds();
   }
 
   private async stop(): Promise<void> {
@@ -202,16 +199,14 @@ export class Source implements Tap {
     this.policy.reset();
     const program = this.program;
     this.program = null;
-    this.releaseParent();
+    this.releaseFeeds();
     if (program) await program.stop();
   }
 
-  private releaseParent(): void {
-    const parent = this.parent;
-    this.parent = null;
-    if (this.parentSink && parent) parent.fanout.removeSink(this.parentSink);
-    this.parentSink = null;
-    parent?.release();
+  private releaseFeeds(): void {
+    const readers = this.readers;
+    this.readers = null;
+    readers?.release();
   }
 
   private clearTimer(): void {

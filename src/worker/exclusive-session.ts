@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import type { ServerConfig, StreamConfig } from '../config/types.js';
-import { Program } from '../pipeline/program.js';
-import type { ProgramRegistry, Tap } from '../pipeline/tap.js';
-import type { FanoutSink } from '../fanout/fanout.js';
+import type { FeedReaders } from '../pipeline/feed-readers.js';
+import type { ProgramRegistry } from '../pipeline/tap.js';
+import { startClientProgram } from './client-program.js';
 import { streamResponseHead } from './response.js';
 
 export interface SessionResult {
@@ -19,25 +19,13 @@ export function serveExclusive(
   stream: StreamConfig,
   config: ServerConfig,
   socket: Socket,
-  feed: Tap | undefined,
+  readers: FeedReaders,
   registry: ProgramRegistry,
   meter: (bytesSent: () => number) => void,
 ): Promise<SessionResult> {
   return new Promise((resolve) => {
-    feed?.acquire();
-    const program = new Program({
-      kind: 'stream',
-      name: stream.name,
-      argv: stream.argv,
-      stdin: feed ? 'pipe' : 'ignore',
-      logdir: config.logdir,
-      logMaxBytes: config.logMaxBytes,
-      logKeep: config.logKeep,
-    });
+    const program = startClientProgram('stream', stream, config, readers, registry);
     const pid = program.pid;
-    if (pid !== undefined) registry.programStarted(pid);
-    let sink: FanoutSink | null = null;
-    if (feed && program.stdin) sink = feed.fanout.addSink(program.stdin, { kind: 'program' });
     let bytes = 0;
     meter(() => bytes);
     socket.write(streamResponseHead(stream.mimetype));
@@ -49,8 +37,7 @@ export function serveExclusive(
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      if (sink && feed) feed.fanout.removeSink(sink);
-      feed?.release();
+      readers.release();
       void program.stop().then(() => {
         if (pid !== undefined) registry.programExited(pid);
       });

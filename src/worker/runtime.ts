@@ -4,6 +4,7 @@ import type { ServerConfig, StreamConfig } from '../config/types.js';
 import type { HandedRequest, WorkerSetup } from '../cluster/messages.js';
 import { findComponents } from '../cluster/assignment.js';
 import { Source } from '../pipeline/source.js';
+import { FeedReaders, feedReadersFor } from '../pipeline/feed-readers.js';
 import type { ProgramRegistry, Tap } from '../pipeline/tap.js';
 import type { ClientStats, SourceStats, StreamClientStats, WorkerStats } from '../stats/types.js';
 import { RateMeter } from '../stats/rate-meter.js';
@@ -118,9 +119,9 @@ export class WorkerRuntime {
     };
     let session: Promise<SessionResult>;
     if (stream.type === 'shot') {
-      session = serveShot(stream, setup.config, socket, this.feedTap(stream), this.events);
+      session = serveShot(stream, setup.config, socket, this.feedReaders(stream), this.events);
     } else if (stream.client === 'exclusive') {
-      session = serveExclusive(stream, setup.config, socket, this.feedTap(stream), this.events, meter);
+      session = serveExclusive(stream, setup.config, socket, this.feedReaders(stream), this.events, meter);
     } else {
       session = serveShared(stream, socket, this.streamTap(stream), request.remote, meter);
     }
@@ -210,8 +211,12 @@ export class WorkerRuntime {
     return this.sources.get(`stream:${streamName}`);
   }
 
-  private feedTap(stream: StreamConfig): Tap | undefined {
-    return stream.feed ? this.sources.get(`feed:${stream.feed}`) : undefined;
+  /** The feeds of a per-client program; this worker runs them (it owns the stream's component). */
+  private feedReaders(stream: StreamConfig): FeedReaders {
+    const readers = feedReadersFor(stream, (feed) => this.sources.get(`feed:${feed}`));
+    if (readers instanceof FeedReaders) return readers;
+    this.log.error({ stream: stream.name, feed: readers.missing }, `feed ${readers.missing} not run by this worker; the program gets no input`);
+    return new FeedReaders(undefined, []);
   }
 
   /** The stream's own Source when this worker owns it, else a subscription to its owner. */
@@ -248,7 +253,8 @@ export class WorkerRuntime {
       for (const s of component.streams) {
         const stream = config.streams[s];
         if (!stream || stream.type === 'shot' || stream.client === 'exclusive') continue;
-        wanted.set(`stream:${s}`, JSON.stringify(stream) + (stream.feed ? feedSignature(stream.feed) : ''));
+        const feeds = [...(stream.feed ? [stream.feed] : []), ...(stream.inputs ?? []).map((input) => input.feed)];
+        wanted.set(`stream:${s}`, JSON.stringify(stream) + feeds.map((feed) => feedSignature(feed)).join(''));
       }
     }
     return wanted;

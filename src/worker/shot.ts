@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
 import type { ServerConfig, StreamConfig } from '../config/types.js';
-import { Program, type ProgramExit } from '../pipeline/program.js';
-import type { ProgramRegistry, Tap } from '../pipeline/tap.js';
-import type { FanoutSink } from '../fanout/fanout.js';
+import type { ProgramExit } from '../pipeline/program.js';
+import type { FeedReaders } from '../pipeline/feed-readers.js';
+import type { ProgramRegistry } from '../pipeline/tap.js';
+import { startClientProgram } from './client-program.js';
 import { completeResponse } from './response.js';
 import type { SessionResult } from './exclusive-session.js';
 
@@ -17,24 +18,12 @@ export function serveShot(
   stream: StreamConfig,
   config: ServerConfig,
   socket: Socket,
-  feed: Tap | undefined,
+  readers: FeedReaders,
   registry: ProgramRegistry,
 ): Promise<SessionResult> {
   return new Promise((resolve) => {
-    feed?.acquire();
-    const program = new Program({
-      kind: 'shot',
-      name: stream.name,
-      argv: stream.argv,
-      stdin: feed ? 'pipe' : 'ignore',
-      logdir: config.logdir,
-      logMaxBytes: config.logMaxBytes,
-      logKeep: config.logKeep,
-    });
+    const program = startClientProgram('shot', stream, config, readers, registry);
     const pid = program.pid;
-    if (pid !== undefined) registry.programStarted(pid);
-    let sink: FanoutSink | null = null;
-    if (feed && program.stdin) sink = feed.fanout.addSink(program.stdin, { kind: 'program' });
     const chunks: Buffer[] = [];
     let size = 0;
     let verdict: { status: number; body: Buffer; type: string } | null = null;
@@ -42,9 +31,7 @@ export function serveShot(
     const answer = (status: number, type: string, body: Buffer): void => {
       if (verdict) return;
       verdict = { status, body, type };
-      if (sink && feed) feed.fanout.removeSink(sink);
-      sink = null;
-      feed?.release();
+      readers.release();
       if (!socket.destroyed) socket.end(completeResponse(status, type, body));
       resolve({ status, bytes: body.length });
     };
