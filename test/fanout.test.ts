@@ -281,6 +281,7 @@ test('batching: pushes in one turn become one write per sink; a full batch flush
 /** Keeps everything from the last batch that starts with 'K' and sends a header first. */
 class KeyframePolicy implements JoinPolicy {
   readonly name = 'keyframe';
+  readonly joinsSeen = 0;
   readonly header = Buffer.from('HEADER');
   key = -1;
   observed: number[] = [];

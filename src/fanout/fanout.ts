@@ -11,11 +11,16 @@
  * the oldest cursor still needed) never holds more than about maxLagMs of
  * data, and one slow client never slows the others.
  *
+ * A sink the join policy has no good starting point for yet (no keyframe
+ * held, or `join: next-keyframe`) is "parked": it gets nothing until the
+ * policy reports a new join point, or until maxLagMs passes, when it joins
+ * at the live edge like the raw policy would.
+ *
  * Written for throughput: no closure, promise or allocation per chunk per
  * sink; the only per-batch allocation is the batch itself.
  */
 import type { Socket } from 'node:net';
-import { RawJoinPolicy, type JoinPolicy } from './join-policy.js';
+import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from './join-policy.js';
 import { StreamRing } from './ring.js';
 
 /** Free-form facts about a sink, for stats pages. */
@@ -75,6 +80,9 @@ class Sink implements FanoutSink {
   bytesSent = 0;
   /** Bytes a catch-up round may queue on the socket. */
   budget = 0;
+  /** Parked: the policy's joinsSeen when it parked, and when (fan-out clock). */
+  parkedSince = -1;
+  parkedAt = 0;
   readonly connectedAt = Date.now();
   onDrain: () => void = noop;
   onClose: () => void = noop;
@@ -102,6 +110,9 @@ export class Fanout {
   private readonly onDrop: ((sink: FanoutSink, reason: 'lag') => void) | undefined;
   private readonly ring = new StreamRing();
   private readonly list: Sink[] = [];
+  /** Sinks waiting for a join point; never written to by flushes. */
+  private readonly parked: Sink[] = [];
+  private joinsSeen = 0;
   private readonly pending: Buffer[] = [];
   private pendingBytes = 0;
   private immediate: NodeJS.Immediate | null = null;
@@ -119,11 +130,13 @@ export class Fanout {
   };
 
   private readonly lagTick = (): void => {
-    if (this.blockedCount === 0) {
+    if (this.blockedCount === 0 && this.parked.length === 0) {
       this.stopLagTimer();
       return;
     }
     const now = this.now();
+    if (this.parked.length > 0) this.unparkExpired(now);
+    if (this.blockedCount === 0) return;
     this.dropLagging(now);
     this.trim(now);
   };
@@ -138,7 +151,7 @@ export class Fanout {
   }
 
   get sinkCount(): number {
-    return this.list.length;
+    return this.list.length + this.parked.length;
   }
   get bytesIn(): number {
     return this.totalIn;
@@ -157,7 +170,7 @@ export class Fanout {
 
   /** A snapshot: safe to iterate while sinks come and go. */
   sinks(): Iterable<FanoutSink> {
-    return this.list.slice();
+    return this.parked.length === 0 ? this.list.slice() : [...this.list, ...this.parked];
   }
 
   /** Takes ownership of `chunk`: it is shared with every sink, never copied or mutated. */
@@ -185,11 +198,25 @@ export class Fanout {
     socket.on('drain', s.onDrain);
     socket.on('close', s.onClose);
     socket.on('error', swallowError);
-    s.index = this.list.length;
-    this.list.push(s);
 
     const ring = this.ring;
     const join = this.policy.joinPoint(ring.start, ring.end);
+    if (join === null) this.park(s);
+    else this.start(s, join);
+    return s;
+  }
+
+  /** Idempotent. Leaves the socket open and takes the fan-out's listeners off it. */
+  removeSink(sink: FanoutSink): void {
+    if (sink instanceof Sink) this.detach(sink, false);
+  }
+
+  /** A sink found its place in the stream: header first, then data from the join offset. */
+  private start(s: Sink, join: JoinPoint): void {
+    const ring = this.ring;
+    const socket = s.socket;
+    s.index = this.list.length;
+    this.list.push(s);
     s.cursor = Math.min(Math.max(join.offset, ring.start), ring.end);
     const header = join.header;
     if (header !== null && header.length > 0) {
@@ -201,12 +228,56 @@ export class Fanout {
       this.block(s);
       this.catchUp(s, s.budget);
     }
-    return s;
   }
 
-  /** Idempotent. Leaves the socket open and takes the fan-out's listeners off it. */
-  removeSink(sink: FanoutSink): void {
-    if (sink instanceof Sink) this.detach(sink, false);
+  private park(s: Sink): void {
+    s.parkedSince = this.policy.joinsSeen;
+    s.parkedAt = this.now();
+    s.index = this.parked.length;
+    this.parked.push(s);
+    this.startLagTimer();
+  }
+
+  /** Takes a sink off the parked list (swap-remove); false when it was not there. */
+  private unpark(s: Sink): boolean {
+    const parked = this.parked;
+    const i = s.index;
+    if (s.parkedSince < 0 || i < 0 || parked[i] !== s) return false;
+    const last = parked.pop() as Sink;
+    if (last !== s) {
+      parked[i] = last;
+      last.index = i;
+    }
+    s.index = -1;
+    s.parkedSince = -1;
+    return true;
+  }
+
+  /** After a batch showed a new join point: start every parked sink the policy now has a place for. */
+  private releaseParked(): void {
+    const ring = this.ring;
+    const parked = this.parked;
+    for (let i = parked.length - 1; i >= 0; i--) {
+      if (i >= parked.length) continue;
+      const s = parked[i];
+      const join = this.policy.joinPoint(ring.start, ring.end, s.parkedSince);
+      if (join === null) continue;
+      this.unpark(s);
+      if (!s.socket.destroyed) this.start(s, join);
+    }
+  }
+
+  /** Waited a whole lag limit for a join point: better a raw join than none. */
+  private unparkExpired(now: number): void {
+    const cutoff = now - this.maxLagMs;
+    const parked = this.parked;
+    for (let i = parked.length - 1; i >= 0; i--) {
+      if (i >= parked.length) continue;
+      const s = parked[i];
+      if (s.parkedAt > cutoff) continue;
+      this.unpark(s);
+      if (!s.socket.destroyed) this.start(s, { header: null, offset: this.ring.end });
+    }
   }
 
   /** The stream is over for good: sinks get what they are owed, then end(). */
@@ -217,6 +288,12 @@ export class Fanout {
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.immediate = null;
     this.stopLagTimer();
+    const parked = this.parked;
+    while (parked.length > 0) {
+      const s = parked[parked.length - 1];
+      this.detach(s, true);
+      s.socket.end();
+    }
     const list = this.list;
     while (list.length > 0) {
       const s = list[list.length - 1];
@@ -256,7 +333,8 @@ export class Fanout {
 
     const ring = this.ring;
     const now = this.now();
-    this.policy.observe(batch, ring.end);
+    const policy = this.policy;
+    policy.observe(batch, ring.end);
     ring.append(batch, now);
     const end = ring.end;
     const list = this.list;
@@ -274,6 +352,11 @@ export class Fanout {
       if (!socket.write(batch) && socket.writableLength > 0) this.block(s);
     }
     this.totalOut += written * bytes;
+    // After the batch went out, so released sinks do not get it twice.
+    if (policy.joinsSeen !== this.joinsSeen) {
+      this.joinsSeen = policy.joinsSeen;
+      if (this.parked.length > 0) this.releaseParked();
+    }
     if (this.blockedCount > 0) this.dropLagging(now);
     this.trim(now);
   }
@@ -315,6 +398,10 @@ export class Fanout {
   private block(s: Sink): void {
     s.blocked = true;
     this.blockedCount++;
+    this.startLagTimer();
+  }
+
+  private startLagTimer(): void {
     if (this.lagTimer === null) {
       this.lagTimer = setInterval(this.lagTick, LAG_CHECK_INTERVAL_MS);
       this.lagTimer.unref();
@@ -363,7 +450,21 @@ export class Fanout {
   private detach(s: Sink, keepErrorGuard: boolean): void {
     const i = s.index;
     const list = this.list;
-    if (i < 0 || list[i] !== s) return;
+    if (this.unpark(s)) {
+      // fall through to the listener clean-up
+    } else if (i < 0 || list[i] !== s) {
+      return;
+    } else {
+      this.detachFromList(s, i);
+    }
+    const socket = s.socket;
+    socket.off('drain', s.onDrain);
+    socket.off('close', s.onClose);
+    if (!keepErrorGuard) socket.off('error', swallowError);
+  }
+
+  private detachFromList(s: Sink, i: number): void {
+    const list = this.list;
     const last = list.pop() as Sink;
     if (last !== s) {
       list[i] = last;
@@ -371,10 +472,6 @@ export class Fanout {
     }
     s.index = -1;
     if (s.blocked) this.unblock(s);
-    const socket = s.socket;
-    socket.off('drain', s.onDrain);
-    socket.off('close', s.onClose);
-    if (!keepErrorGuard) socket.off('error', swallowError);
   }
 
   private stopLagTimer(): void {
