@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startServer } from './helpers/server.js';
+import { save, sleep } from './helpers/clients.js';
+import { JOIN_SAMPLES, TEST_INPUTS, type JoinSample } from './helpers/join-samples.js';
+import { arrivalOf, captureTimed, firstFrame, firstFrameEnd } from './helpers/join.js';
+
+const run = promisify(execFile);
+
+/** Late joiners connect this long after the first client started the stream. */
+const JOIN_AFTER_MS = 4000;
+const CAPTURE_MS = 3500;
+
+function configFor(sample: JoinSample, join: string): string {
+  return `
+streams:
+  live:
+    command: >
+      ffmpeg -hide_banner -loglevel error -re ${TEST_INPUTS} ${sample.output} -metadata comment=e2e-join -
+    mimetype: "${sample.mimetype}"
+    join: ${join}
+`;
+}
+
+interface Case {
+  sample: JoinSample;
+  join: 'keyframe' | 'next-keyframe';
+}
+
+const cases: Case[] = [
+  ...JOIN_SAMPLES.map((sample) => ({ sample, join: 'keyframe' as const })),
+  ...JOIN_SAMPLES.filter((s) => ['mpegts', 'webm'].includes(s.name)).map((sample) => ({ sample, join: 'next-keyframe' as const })),
+];
+
+for (const { sample, join: mode } of cases) {
+  test(`late joiners of a shared ${sample.name} stream (join: ${mode}) decode from the first byte`, async (t) => {
+    const server = await startServer(configFor(sample, mode), { workers: 2 });
+    const dir = mkdtempSync(join(tmpdir(), 'voyandz-join-'));
+    try {
+      const url = server.url('/stream/live');
+      const first = captureTimed(url, JOIN_AFTER_MS + CAPTURE_MS + 500);
+      await sleep(JOIN_AFTER_MS);
+      // Two joiners: workers: 2 puts one on the other worker, through the peer link.
+      const late = await Promise.all([captureTimed(url, CAPTURE_MS), captureTimed(url, CAPTURE_MS)]);
+      const early = await first;
+      const earlyFile = save(join(dir, `early.${sample.name}`), early.body);
+      const earlyFrame = await firstFrame(earlyFile, sample.video);
+      for (const [i, c] of late.entries()) {
+        assert.ok(c.body.length > 1000, `joiner ${i} got ${c.body.length} bytes`);
+        const file = save(join(dir, `late${i}.${sample.name}`), c.body);
+        const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+        assert.equal(stderr, '', `joiner ${i}: ffmpeg decodes from the first byte without errors`);
+        const frame = await firstFrame(file, sample.video);
+        if (sample.video) {
+          assert.equal(frame.keyFrame, '1', `joiner ${i}: first frame is a keyframe`);
+          assert.equal(frame.pictType, 'I', `joiner ${i}: first frame is an I picture`);
+        } else {
+          assert.ok(frame.keyFrame !== undefined, `joiner ${i}: decodes an audio frame`);
+        }
+        // Joined near live: not at the start of the stream, at most a GOP (1 s) plus start-up noise behind.
+        const behind = JOIN_AFTER_MS / 1000 - (frame.time - earlyFrame.time);
+        if (Number.isFinite(behind)) {
+          assert.ok(behind > -1.5 && behind < 3.5, `joiner ${i} starts ${behind.toFixed(2)} s before the join time`);
+        }
+        const end = await firstFrameEnd(file, sample.video, sample.name === 'mpegts');
+        const ms = arrivalOf(c, end);
+        t.diagnostic(`${sample.name} join=${mode} joiner ${i}: first frame ${Number.isFinite(ms) ? ms.toFixed(0) : '?'} ms after connect; ${Number.isFinite(behind) ? behind.toFixed(2) : '?'} s behind live at join; ${c.body.length} bytes`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      assert.equal(await server.stop(), 0);
+    }
+  });
+}
