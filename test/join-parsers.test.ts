@@ -98,6 +98,28 @@ for (const sample of JOIN_SAMPLES) {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test(`join parser ${sample.name}: a stream that starts over mid-element (restart seen by a subscriber) is picked up`, async () => {
+    const data = await recordSample(sample, 4);
+    const policy = policyFor(sample.mimetype, 'keyframe', (reason) => assert.fail(`${sample.name} fell back to raw: ${reason}`));
+    // The old program dies mid-way (odd offset: mid-packet, mid-element); the new one starts in a read of its own.
+    const old = data.subarray(0, Math.floor(data.length * 0.55) | 1);
+    const stream = Buffer.concat([old, data]);
+    for (let p = 0; p < old.length; p += 4096) policy.observe(stream.subarray(p, Math.min(p + 4096, old.length)), p);
+    const upTo = old.length + Math.floor(data.length * 0.6);
+    for (let p = old.length; p < upTo; p += 4096) policy.observe(stream.subarray(p, Math.min(p + 4096, upTo)), p);
+    const point = policy.joinPoint(0, upTo);
+    assert.ok(point !== null && point.offset > old.length, `${sample.name}: join point ${point?.offset} is in the new stream (from ${old.length})`);
+    const dir = mkdtempSync(join(tmpdir(), 'voyandz-join-'));
+    try {
+      const file = join(dir, `restarted.${sample.name}`);
+      writeFileSync(file, Buffer.concat([point.header ?? Buffer.alloc(0), stream.subarray(point.offset)]));
+      const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+      assert.equal(stderr, '', `${sample.name}: decoding the joined bytes after the restart`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 }
 
 test('join parser: garbage makes the policy fall back to raw, once, without throwing', () => {

@@ -4,6 +4,17 @@ import type { ContainerParser } from './parser.js';
 export type JoinMode = 'keyframe' | 'next-keyframe';
 
 /**
+ * Recognises the first bytes of a stream (EBML header, ftyp, "FLV", ...).
+ * `strong`: so unlikely mid-stream that seeing it at a chunk start means the
+ * program restarted; weak signatures (a TS sync byte) only revive a parser
+ * that gave up.
+ */
+export interface StreamSignature {
+  strong: boolean;
+  test(chunk: Buffer): boolean;
+}
+
+/**
  * A join policy over a container parser. `keyframe`: a joiner starts at the
  * latest join point still in the ring (instant picture, up to a GOP of extra
  * delay). `next-keyframe`: it waits for the next one (live edge, but nothing
@@ -18,12 +29,14 @@ export class ContainerJoinPolicy implements JoinPolicy {
   private warned = false;
   private seen = 0;
   private parserJoins = 0;
+  private fed = false;
 
   constructor(
     readonly container: string,
     readonly mode: JoinMode,
     private readonly makeParser: () => ContainerParser,
     private readonly onFallback: (reason: string) => void,
+    private readonly signature?: StreamSignature,
   ) {
     this.name = `${container}/${mode}`;
     this.parser = makeParser();
@@ -39,6 +52,12 @@ export class ContainerJoinPolicy implements JoinPolicy {
   }
 
   observe(chunk: Buffer, offset: number): void {
+    // A subscriber to another worker's stream is not told when the program
+    // there restarts, but the new stream's first bytes come in a read of
+    // their own (the restart back-off separates them from the old ones).
+    const signature = this.signature;
+    if (signature !== undefined && this.fed && (this.failed || signature.strong) && signature.test(chunk)) this.reset();
+    this.fed = true;
     if (this.failed) return;
     const parser = this.parser;
     try {
@@ -73,6 +92,7 @@ export class ContainerJoinPolicy implements JoinPolicy {
     this.parser = this.makeParser();
     this.parserJoins = 0;
     this.failed = false;
+    this.fed = false;
   }
 
   private fail(reason: string): void {

@@ -11,6 +11,7 @@ import { JoinParseError, Stash, type ContainerParser } from './parser.js';
 
 const PACKET = 188;
 const SYNC = 0x47;
+const MAX_RESYNC = 64 * 1024;
 
 /** PMT stream_type values that carry video. */
 const VIDEO_TYPES = new Set([0x01, 0x02, 0x10, 0x1b, 0x20, 0x24, 0x42, 0xd1, 0xea]);
@@ -42,6 +43,8 @@ export class MpegTsParser implements ContainerParser {
   /** PID -> codec, for the video elementary streams of the program. */
   private video = new Map<number, Codec>();
   private audio = new Set<number>();
+  /** Bytes skipped looking for sync since the last solid run of packets. */
+  private lostBytes = 0;
 
   header(): Buffer | null {
     return this.cached;
@@ -52,20 +55,46 @@ export class MpegTsParser implements ContainerParser {
     let p = 0;
     const stash = this.stash;
     if (stash.len > 0) {
+      const old = stash.len;
       p = stash.fill(chunk, 0, end, PACKET);
       if (stash.len < PACKET) return;
-      this.packet(stash.buf, 0, offset + p - PACKET);
       stash.len = 0;
+      if (stash.buf[0] === SYNC && (p >= end || chunk[p] === SYNC)) {
+        this.packet(stash.buf, 0, offset + p - PACKET);
+      } else {
+        // The stashed bytes were not a packet after all: look again from just after them.
+        p = this.resync(chunk, 0, end, old);
+      }
     }
     while (end - p >= PACKET) {
+      if (chunk[p] !== SYNC) {
+        p = this.resync(chunk, p, end, 0);
+        continue;
+      }
       this.packet(chunk, p, offset + p);
       p += PACKET;
     }
     if (p < end) stash.fill(chunk, p, end, PACKET);
   }
 
+  /**
+   * Sync lost (a program restarted mid-packet, or a corrupt packet): the
+   * next offset from `p` where sync bytes repeat every 188 bytes. Gives up
+   * (raw joins) when none turns up in MAX_RESYNC bytes.
+   */
+  private resync(chunk: Buffer, p: number, end: number, carried: number): number {
+    let i = p;
+    for (; i < end; i++) {
+      if (chunk[i] !== SYNC) continue;
+      if ((i + PACKET >= end || chunk[i + PACKET] === SYNC) && (i + 2 * PACKET >= end || chunk[i + 2 * PACKET] === SYNC)) break;
+    }
+    this.lostBytes += carried + (i - p);
+    if (this.lostBytes > MAX_RESYNC) throw new JoinParseError(`no MPEG-TS sync in ${MAX_RESYNC} bytes`);
+    if (i < end && end - i >= 3 * PACKET) this.lostBytes = 0;
+    return i;
+  }
+
   private packet(b: Buffer, i: number, at: number): void {
-    if (b[i] !== SYNC) throw new JoinParseError(`MPEG-TS sync byte missing at offset ${at}`);
     const b1 = b[i + 1];
     if ((b1 & 0x40) === 0) return; // only packets starting a PES or section matter
     const pid = ((b1 & 0x1f) << 8) | b[i + 2];
