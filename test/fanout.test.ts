@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import { Fanout, type FanoutSink } from '../src/fanout/fanout.js';
 import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from '../src/fanout/join-policy.js';
 import { StreamRing } from '../src/fanout/ring.js';
+import { ContainerJoinPolicy, type JoinMode } from '../src/fanout/join/container-policy.js';
+import type { ContainerParser } from '../src/fanout/join/parser.js';
 
 /** One loopback connection: `sink` is the server side the fan-out writes to, `client` reads. */
 interface Pair {
@@ -410,6 +412,83 @@ test('writing to sockets destroyed or ended under the fan-out never throws', asy
     await ok.ended;
     assert.equal(bytesOf(ok).toString(), 'abc');
     assert.equal(fan.droppedForLag, 0);
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});
+
+/** A container whose batches starting with 'K' are keyframes and whose header is 'HDR'. */
+class MarkerParser implements ContainerParser {
+  lastJoin = -1;
+  joins = 0;
+  header(): Buffer {
+    return Buffer.from('HDR');
+  }
+  feed(chunk: Buffer, offset: number): void {
+    if (chunk[0] === 0x4b) {
+      this.lastJoin = offset;
+      this.joins++;
+    }
+  }
+}
+
+function markerPolicy(mode: JoinMode): ContainerJoinPolicy {
+  return new ContainerJoinPolicy('marker', mode, () => new MarkerParser(), () => undefined);
+}
+
+test('join next-keyframe: a sink is parked until the next keyframe, then gets header + data from it', async () => {
+  const lb = await loopback(2);
+  const [early, late] = lb.pairs;
+  const fan = new Fanout({ name: 'next', maxLagMs: 60_000, joinPolicy: markerPolicy('next-keyframe') });
+  try {
+    fan.addSink(early.sink);
+    await until(() => fan.sinkCount === 1, 'early sink parked');
+    fan.push(Buffer.from('K1.'));
+    await until(() => early.received === 6, 'early sink released at the first keyframe');
+    fan.push(Buffer.from('aaa'));
+    await tick();
+    fan.addSink(late.sink);
+    fan.push(Buffer.from('bbb'));
+    await tick();
+    await tick();
+    assert.equal(late.received, 0, 'parked: nothing before the next keyframe');
+    assert.equal(fan.sinkCount, 2);
+    fan.push(Buffer.from('K2.'));
+    await tick();
+    fan.push(Buffer.from('ccc'));
+    await until(() => late.received === 9 && early.received === 18, 'both got the rest');
+    assert.equal(bytesOf(late).toString(), 'HDRK2.ccc');
+    assert.equal(bytesOf(early).toString(), 'HDRK1.aaabbbK2.ccc');
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});
+
+test('join keyframe: no keyframe held yet parks; a parked sink that waits a whole max_lag joins raw', async () => {
+  const lb = await loopback(3);
+  const [waiting, starved, gone] = lb.pairs;
+  const fan = new Fanout({ name: 'key', maxLagMs: 300, joinPolicy: markerPolicy('keyframe') });
+  try {
+    fan.push(Buffer.from('xxx'));
+    await tick();
+    fan.addSink(waiting.sink);
+    fan.push(Buffer.from('K1.'));
+    await until(() => waiting.received === 6, 'released at the keyframe');
+    assert.equal(bytesOf(waiting).toString(), 'HDRK1.');
+
+    const raw = new Fanout({ name: 'starved', maxLagMs: 300, joinPolicy: markerPolicy('next-keyframe') });
+    raw.addSink(starved.sink);
+    raw.addSink(gone.sink);
+    gone.client.destroy();
+    await until(() => raw.sinkCount === 1, 'a parked sink that closes is removed');
+    await new Promise((resolve) => setTimeout(resolve, 700)); // lag limit + a lag-check period
+    raw.push(Buffer.from('yyy'));
+    await until(() => starved.received === 3, 'timed out: raw join at the live edge');
+    assert.equal(bytesOf(starved).toString(), 'yyy');
+    raw.end();
+    await starved.ended;
   } finally {
     fan.end();
     await lb.close();
