@@ -41,9 +41,10 @@ export const JOIN_SAMPLES: JoinSample[] = [
 /** lavfi inputs: a moving test picture and a tone. */
 export const TEST_INPUTS = '-f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000';
 
-/** `seconds` of the sample's container, as ffmpeg writes it to a pipe. */
-export async function recordSample(sample: JoinSample, seconds: number): Promise<Buffer> {
-  const args = ['-hide_banner', '-loglevel', 'error', ...TEST_INPUTS.split(' '), '-t', String(seconds), ...sample.output.split(' '), '-'];
+/** `seconds` of the sample's container, as ffmpeg writes it to a pipe; `size` overrides the picture size. */
+export async function recordSample(sample: JoinSample, seconds: number, size?: string): Promise<Buffer> {
+  const inputs = size === undefined ? TEST_INPUTS : TEST_INPUTS.replace('320x240', size);
+  const args = ['-hide_banner', '-loglevel', 'error', ...inputs.split(' '), '-t', String(seconds), ...sample.output.split(' '), '-'];
   const { stdout } = await run('ffmpeg', args, { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 });
   return stdout;
 }
