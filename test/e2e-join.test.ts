@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startServer } from './helpers/server.js';
-import { save, sleep } from './helpers/clients.js';
+import { getText, save, sleep, waitFor } from './helpers/clients.js';
 import { JOIN_SAMPLES, TEST_INPUTS, type JoinSample } from './helpers/join-samples.js';
 import { arrivalOf, captureTimed, firstFrame, firstFrameEnd } from './helpers/join.js';
 
@@ -48,7 +48,12 @@ for (const { sample, join: mode } of cases) {
       const first = captureTimed(url, JOIN_AFTER_MS + CAPTURE_MS + 500);
       await sleep(JOIN_AFTER_MS);
       // Two joiners: workers: 2 puts one on the other worker, through the peer link.
-      const late = await Promise.all([captureTimed(url, CAPTURE_MS), captureTimed(url, CAPTURE_MS)]);
+      const joining = Promise.all([captureTimed(url, CAPTURE_MS), captureTimed(url, CAPTURE_MS)]);
+      await waitFor(async () => {
+        const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as { workers: { clients: number }[] };
+        return stat.workers.length === 2 && stat.workers.every((w) => w.clients > 0);
+      }, 3000, 50);
+      const late = await joining;
       const early = await first;
       const earlyFile = save(join(dir, `early.${sample.name}`), early.body);
       const earlyFrame = await firstFrame(earlyFile, sample.video);
