@@ -84,3 +84,67 @@ for (const { sample, join: mode } of cases) {
     }
   });
 }
+
+test('a restarted program: joiners after the restart (both workers, one subscribed across it) decode from the first byte', async () => {
+  const webm = JOIN_SAMPLES.find((s) => s.name === 'webm') as JoinSample;
+  // The program ends after 3 s and is resurrected (back-off 0.5 s): a new EBML header mid-stream.
+  const server = await startServer(
+    `
+streams:
+  live:
+    command: >
+      ffmpeg -hide_banner -loglevel error ${LIVE_INPUTS} -t 3 ${webm.output} -metadata comment=e2e-join-restart -
+    mimetype: video/webm
+`,
+    { workers: 2 },
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'voyandz-join-'));
+  try {
+    const url = server.url('/stream/live');
+    // One early reader per worker: the second worker's subscription lives through the restart.
+    const early = [captureTimed(url, 9000), captureTimed(url, 9000)];
+    await waitFor(async () => {
+      const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as { workers: { clients: number }[] };
+      return stat.workers.every((w) => w.clients > 0);
+    }, 5000, 50);
+    await waitFor(() => server.logs.some((l) => typeof l.msg === 'string' && /restarting/.test(l.msg)), 15000, 100);
+    await sleep(1800);
+    const late = await Promise.all([captureTimed(url, 2500), captureTimed(url, 2500)]);
+    for (const [i, c] of late.entries()) {
+      const file = save(join(dir, `late${i}.webm`), c.body);
+      const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+      assert.equal(stderr, '', `joiner ${i} after the restart decodes cleanly`);
+      assert.equal((await firstFrame(file, true)).keyFrame, '1', `joiner ${i} starts at a keyframe`);
+    }
+    await Promise.all(early);
+    assert.ok(!server.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('late joiners start raw')), 'no fallback to raw');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+test('a stream that is not what its mimetype says: joiners start raw, the worker says so once, nothing breaks', async () => {
+  const ts = JOIN_SAMPLES.find((s) => s.name === 'mpegts') as JoinSample;
+  const server = await startServer(
+    `
+streams:
+  liar:
+    command: >
+      ffmpeg -hide_banner -loglevel error ${LIVE_INPUTS} ${ts.output} -metadata comment=e2e-join-liar -
+    mimetype: video/webm
+`,
+    { workers: 1 },
+  );
+  try {
+    const url = server.url('/stream/liar');
+    const first = captureTimed(url, 5000);
+    await sleep(2000);
+    const late = await Promise.all([captureTimed(url, 1500), captureTimed(url, 1500)]);
+    for (const c of [...late, await first]) assert.ok(c.body.length > 20_000, `a reader got ${c.body.length} bytes`);
+    const warnings = server.logs.filter((l) => typeof l.msg === 'string' && l.msg.includes('late joiners start raw'));
+    assert.equal(warnings.length, 1, 'logged once');
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});

@@ -75,7 +75,7 @@ class Sink implements FanoutSink {
   /** Absolute offset of the next byte this sink needs; == ring end when caught up. */
   cursor = 0;
   blocked = false;
-  /** Position in Fanout.list; -1 once removed. */
+  /** Position in Fanout.list (or in Fanout.parked while parked); -1 once removed. */
   index = -1;
   bytesSent = 0;
   /** Bytes a catch-up round may queue on the socket. */
