@@ -494,3 +494,40 @@ test('join keyframe: no keyframe held yet parks; a parked sink that waits a whol
     await lb.close();
   }
 });
+
+test('a sink joined at an old keyframe is not dropped for the age of that keyframe, only for lag after it', async () => {
+  const lb = await loopback(2);
+  const [fast, late] = lb.pairs;
+  const CHUNK = 1024 * 1024; // the GOP burst must overflow the kernel's socket buffers
+  const STEP_MS = 10;
+  let clock = 0;
+  const fan = new Fanout({ name: 'credit', maxLagMs: 300, now: () => clock, joinPolicy: markerPolicy('keyframe') });
+  try {
+    fan.addSink(fast.sink);
+    let pushed = 0;
+    const push = async (chunk: Buffer): Promise<void> => {
+      await until(() => fast.received >= pushed - 4 * CHUNK, 'fast reader keeps up');
+      clock += STEP_MS;
+      fan.push(chunk);
+      pushed += chunk.length;
+      await tick();
+    };
+    const key = Buffer.alloc(CHUNK, 'k');
+    key[0] = 0x4b;
+    await push(key);
+    for (let i = 0; i < 25; i++) await push(Buffer.alloc(CHUNK, 'd'));
+    const joinedAt = clock; // the keyframe is 250 ms old
+    late.client.pause();
+    const sink = fan.addSink(late.sink);
+    assert.ok(sink.blocked, 'the GOP burst blocked the joiner');
+    assert.ok(sink.lagMs(clock) < 50, `lag right after joining: ${sink.lagMs(clock)} ms`);
+    while (fan.droppedForLag === 0) {
+      assert.ok(clock < joinedAt + 10_000, 'the paused joiner was never dropped');
+      await push(Buffer.alloc(CHUNK, 'e'));
+    }
+    assert.ok(clock - joinedAt >= 300, `dropped ${clock - joinedAt} ms after joining (max_lag 300 ms)`);
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});

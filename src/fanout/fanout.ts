@@ -9,7 +9,10 @@
  * round until it is caught up. A blocked sink whose next byte arrived more
  * than maxLagMs ago is dropped, so the ring (trimmed after every flush to
  * the oldest cursor still needed) never holds more than about maxLagMs of
- * data, and one slow client never slows the others.
+ * data, and one slow client never slows the others. A sink the join policy
+ * started in the past (at the latest keyframe) is not blamed for that: until
+ * it first catches up, the age of its join point is credited to it, so the
+ * ring may then hold up to twice maxLagMs.
  *
  * A sink the join policy has no good starting point for yet (no keyframe
  * held, or `join: next-keyframe`) is "parked": it gets nothing until the
@@ -38,7 +41,7 @@ export interface FanoutSink {
   readonly bytesSent: number;
   /** The socket's buffers are full: the sink waits for 'drain'. */
   readonly blocked: boolean;
-  /** How long ago, on the fan-out's clock, the next byte this sink needs arrived; 0 when caught up. */
+  /** How long ago, on the fan-out's clock, the next byte this sink needs arrived (less its join credit); 0 when caught up. */
   lagMs(now?: number): number;
 }
 
@@ -83,6 +86,8 @@ class Sink implements FanoutSink {
   /** Parked: the policy's joinsSeen when it parked, and when (fan-out clock). */
   parkedSince = -1;
   parkedAt = 0;
+  /** Age of the join point when the sink started behind live; 0 once it caught up. */
+  credit = 0;
   readonly connectedAt = Date.now();
   onDrain: () => void = noop;
   onClose: () => void = noop;
@@ -97,7 +102,7 @@ class Sink implements FanoutSink {
   lagMs(now: number = this.clock()): number {
     if (!this.blocked) return 0;
     const arrived = this.ring.arrivalOf(this.cursor);
-    return Number.isNaN(arrived) ? 0 : Math.max(0, now - arrived);
+    return Number.isNaN(arrived) ? 0 : Math.max(0, now - arrived - this.credit);
   }
 }
 
@@ -225,6 +230,8 @@ export class Fanout {
       this.totalOut += header.length;
     }
     if (s.cursor < ring.end) {
+      const arrived = ring.arrivalOf(s.cursor);
+      if (!Number.isNaN(arrived)) s.credit = Math.min(this.maxLagMs, Math.max(0, this.now() - arrived));
       this.block(s);
       this.catchUp(s, s.budget);
     }
@@ -410,6 +417,7 @@ export class Fanout {
 
   private unblock(s: Sink): void {
     s.blocked = false;
+    s.credit = 0;
     this.blockedCount--;
   }
 
@@ -421,7 +429,7 @@ export class Fanout {
     for (let i = list.length - 1; i >= 0; i--) {
       if (i >= list.length) continue; // onDrop removed sinks
       const s = list[i];
-      if (s.blocked && ring.arrivalOf(s.cursor) < cutoff) this.drop(s);
+      if (s.blocked && ring.arrivalOf(s.cursor) + s.credit < cutoff) this.drop(s);
     }
   }
 
@@ -432,18 +440,21 @@ export class Fanout {
     if (this.onDrop !== undefined) this.onDrop(s, 'lag');
   }
 
-  /** Keeps what blocked sinks and the join policy still need, and nothing older than the lag limit. */
+  /** Keeps what blocked sinks and the join policy still need, and nothing older than the lag limit (plus join credit). */
   private trim(now: number): void {
     const ring = this.ring;
     let keep = this.policy.retainFrom(ring.end);
+    let credit = 0;
     if (this.blockedCount > 0) {
       const list = this.list;
       for (let i = 0; i < list.length; i++) {
         const s = list[i];
-        if (s.blocked && s.cursor < keep) keep = s.cursor;
+        if (!s.blocked) continue;
+        if (s.cursor < keep) keep = s.cursor;
+        if (s.credit > credit) credit = s.credit;
       }
     }
-    ring.trim(keep, now - this.maxLagMs);
+    ring.trim(keep, now - this.maxLagMs - credit);
   }
 
   /** `keepErrorGuard`: the fan-out ended or destroyed the socket itself, so late errors are its to swallow. */
