@@ -110,6 +110,7 @@ test('an original-format config resolves to the expected config', () => {
         resurrect: true,
         maxLagSeconds: 10,
         shotTimeoutSeconds: 10,
+        join: 'keyframe',
       },
       '1_pic': {
         name: '1_pic',
@@ -122,6 +123,7 @@ test('an original-format config resolves to the expected config', () => {
         resurrect: true,
         maxLagSeconds: 10,
         shotTimeoutSeconds: 10,
+        join: 'raw',
       },
       cam_view: {
         name: 'cam_view',
@@ -135,6 +137,7 @@ test('an original-format config resolves to the expected config', () => {
         resurrect: false,
         maxLagSeconds: 10,
         shotTimeoutSeconds: 10,
+        join: 'keyframe',
       },
     },
   };
@@ -163,8 +166,26 @@ test('defaults: a stream and a feed with only their required keys', () => {
     resurrect: true,
     maxLagSeconds: 10,
     shotTimeoutSeconds: 10,
+    join: 'keyframe',
   });
   assert.equal(config.logdir, undefined);
+});
+
+test('join: auto follows the mimetype; an explicit setting wins; a wrong one is refused', () => {
+  const config = load(
+    yaml(
+      'streams:',
+      '  ts: {command: a, mimetype: video/mp2t}',
+      '  webm: {command: a, mimetype: video/webm}',
+      '  jpeg: {command: a, mimetype: "multipart/x-mixed-replace;boundary=ffmpeg"}',
+      '  bin: {command: a, mimetype: application/octet-stream}',
+      '  next: {command: a, mimetype: video/mp2t, join: next-keyframe}',
+      '  raw: {command: a, mimetype: video/mp2t, join: raw}',
+    ),
+  );
+  const joins = Object.fromEntries(Object.entries(config.streams).map(([name, s]) => [name, s.join]));
+  assert.deepEqual(joins, { ts: 'keyframe', webm: 'keyframe', jpeg: 'keyframe', bin: 'raw', next: 'next-keyframe', raw: 'raw' });
+  assert.throws(() => load(yaml('streams:', '  s: {command: a, mimetype: video/mp2t, join: sometimes}')), /join/);
 });
 
 test('new keys: workers, lag and shot limits (with per-stream overrides), client list, log rotation', () => {

@@ -51,16 +51,21 @@ test('shared MPEG-TS: 20 clients over 2 workers get identical bytes, ffprobe dec
     const captures = [await first, ...(await Promise.all(others))];
     const reference = captures[0]?.body ?? Buffer.alloc(0);
     assert.ok(reference.length > 50_000, `first client got ${reference.length} bytes`);
+    // Every client starts with the join header: the stream's PAT and PMT packets (join: auto = keyframe).
+    const JOIN_HEADER = 2 * 188;
     for (const [i, c] of captures.entries()) {
       assert.equal(c.status, 200);
       assert.equal(c.headers['content-type'], 'video/mp2t');
       assert.ok(c.body.length > 10_000, `client ${i} got ${c.body.length} bytes`);
-      // Every client sees the same bytes as the first one from the point it joined.
-      const at = reference.indexOf(c.body.subarray(0, 2048));
+      const pid = (at: number): number => ((c.body[at + 1] & 0x1f) << 8) | c.body[at + 2];
+      assert.ok(c.body[0] === 0x47 && pid(0) === 0 && c.body[188] === 0x47, `client ${i} starts with PAT + PMT`);
+      // Past that, every client sees the same bytes as the first one from the point it joined.
+      const at = reference.indexOf(c.body.subarray(JOIN_HEADER, JOIN_HEADER + 2048));
       assert.ok(at >= 0, `client ${i}'s first bytes are in the reference stream`);
-      const overlap = Math.min(c.body.length, reference.length - at);
+      const body = c.body.subarray(JOIN_HEADER);
+      const overlap = Math.min(body.length, reference.length - at);
       assert.ok(overlap > 10_000, `client ${i} overlaps the reference by ${overlap} bytes`);
-      assert.ok(c.body.subarray(0, overlap).equals(reference.subarray(at, at + overlap)), `client ${i} bytes identical`);
+      assert.ok(body.subarray(0, overlap).equals(reference.subarray(at, at + overlap)), `client ${i} bytes identical`);
     }
     const streams = await ffprobe(save(join(dir, 'first.ts'), reference));
     assert.equal(streams[0]?.codec_name, 'h264');

@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import { Fanout, type FanoutSink } from '../src/fanout/fanout.js';
 import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from '../src/fanout/join-policy.js';
 import { StreamRing } from '../src/fanout/ring.js';
+import { ContainerJoinPolicy, type JoinMode } from '../src/fanout/join/container-policy.js';
+import type { ContainerParser } from '../src/fanout/join/parser.js';
 
 /** One loopback connection: `sink` is the server side the fan-out writes to, `client` reads. */
 interface Pair {
@@ -281,6 +283,7 @@ test('batching: pushes in one turn become one write per sink; a full batch flush
 /** Keeps everything from the last batch that starts with 'K' and sends a header first. */
 class KeyframePolicy implements JoinPolicy {
   readonly name = 'keyframe';
+  readonly joinsSeen = 0;
   readonly header = Buffer.from('HEADER');
   key = -1;
   observed: number[] = [];
@@ -409,6 +412,120 @@ test('writing to sockets destroyed or ended under the fan-out never throws', asy
     await ok.ended;
     assert.equal(bytesOf(ok).toString(), 'abc');
     assert.equal(fan.droppedForLag, 0);
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});
+
+/** A container whose batches starting with 'K' are keyframes and whose header is 'HDR'. */
+class MarkerParser implements ContainerParser {
+  lastJoin = -1;
+  joins = 0;
+  header(): Buffer {
+    return Buffer.from('HDR');
+  }
+  feed(chunk: Buffer, offset: number): void {
+    if (chunk[0] === 0x4b) {
+      this.lastJoin = offset;
+      this.joins++;
+    }
+  }
+}
+
+function markerPolicy(mode: JoinMode): ContainerJoinPolicy {
+  return new ContainerJoinPolicy('marker', mode, () => new MarkerParser(), () => undefined);
+}
+
+test('join next-keyframe: a sink is parked until the next keyframe, then gets header + data from it', async () => {
+  const lb = await loopback(2);
+  const [early, late] = lb.pairs;
+  const fan = new Fanout({ name: 'next', maxLagMs: 60_000, joinPolicy: markerPolicy('next-keyframe') });
+  try {
+    fan.addSink(early.sink);
+    await until(() => fan.sinkCount === 1, 'early sink parked');
+    fan.push(Buffer.from('K1.'));
+    await until(() => early.received === 6, 'early sink released at the first keyframe');
+    fan.push(Buffer.from('aaa'));
+    await tick();
+    fan.addSink(late.sink);
+    fan.push(Buffer.from('bbb'));
+    await tick();
+    await tick();
+    assert.equal(late.received, 0, 'parked: nothing before the next keyframe');
+    assert.equal(fan.sinkCount, 2);
+    fan.push(Buffer.from('K2.'));
+    await tick();
+    fan.push(Buffer.from('ccc'));
+    await until(() => late.received === 9 && early.received === 18, 'both got the rest');
+    assert.equal(bytesOf(late).toString(), 'HDRK2.ccc');
+    assert.equal(bytesOf(early).toString(), 'HDRK1.aaabbbK2.ccc');
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});
+
+test('join keyframe: no keyframe held yet parks; a parked sink that waits a whole max_lag joins raw', async () => {
+  const lb = await loopback(3);
+  const [waiting, starved, gone] = lb.pairs;
+  const fan = new Fanout({ name: 'key', maxLagMs: 300, joinPolicy: markerPolicy('keyframe') });
+  try {
+    fan.push(Buffer.from('xxx'));
+    await tick();
+    fan.addSink(waiting.sink);
+    fan.push(Buffer.from('K1.'));
+    await until(() => waiting.received === 6, 'released at the keyframe');
+    assert.equal(bytesOf(waiting).toString(), 'HDRK1.');
+
+    const raw = new Fanout({ name: 'starved', maxLagMs: 300, joinPolicy: markerPolicy('next-keyframe') });
+    raw.addSink(starved.sink);
+    raw.addSink(gone.sink);
+    gone.client.destroy();
+    await until(() => raw.sinkCount === 1, 'a parked sink that closes is removed');
+    await new Promise((resolve) => setTimeout(resolve, 700)); // lag limit + a lag-check period
+    raw.push(Buffer.from('yyy'));
+    await until(() => starved.received === 3, 'timed out: raw join at the live edge');
+    assert.equal(bytesOf(starved).toString(), 'yyy');
+    raw.end();
+    await starved.ended;
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});
+
+test('a sink joined at an old keyframe is not dropped for the age of that keyframe, only for lag after it', async () => {
+  const lb = await loopback(2);
+  const [fast, late] = lb.pairs;
+  const CHUNK = 1024 * 1024; // the GOP burst must overflow the kernel's socket buffers
+  const STEP_MS = 10;
+  let clock = 0;
+  const fan = new Fanout({ name: 'credit', maxLagMs: 300, now: () => clock, joinPolicy: markerPolicy('keyframe') });
+  try {
+    fan.addSink(fast.sink);
+    let pushed = 0;
+    const push = async (chunk: Buffer): Promise<void> => {
+      await until(() => fast.received >= pushed - 4 * CHUNK, 'fast reader keeps up');
+      clock += STEP_MS;
+      fan.push(chunk);
+      pushed += chunk.length;
+      await tick();
+    };
+    const key = Buffer.alloc(CHUNK, 'k');
+    key[0] = 0x4b;
+    await push(key);
+    for (let i = 0; i < 25; i++) await push(Buffer.alloc(CHUNK, 'd'));
+    const joinedAt = clock; // the keyframe is 250 ms old
+    late.client.pause();
+    const sink = fan.addSink(late.sink);
+    assert.ok(sink.blocked, 'the GOP burst blocked the joiner');
+    assert.ok(sink.lagMs(clock) < 50, `lag right after joining: ${sink.lagMs(clock)} ms`);
+    while (fan.droppedForLag === 0) {
+      assert.ok(clock < joinedAt + 10_000, 'the paused joiner was never dropped');
+      await push(Buffer.alloc(CHUNK, 'e'));
+    }
+    assert.ok(clock - joinedAt >= 300, `dropped ${clock - joinedAt} ms after joining (max_lag 300 ms)`);
   } finally {
     fan.end();
     await lb.close();

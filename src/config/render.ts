@@ -40,6 +40,7 @@ function renderStream(stream: StreamConfig): Record<string, unknown> {
     ...(stream.feed === undefined ? {} : { feed: stream.feed }),
     ...(stream.inputs === undefined ? {} : { feeds: renderInputs(stream.inputs) }),
     client: stream.client,
+    join: stream.join,
     url: stream.url,
     resurrect: stream.resurrect,
     max_lag: stream.maxLagSeconds,

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { defaultUrl, resolveLogdir } from './checks.js';
 import { splitCommand } from './command.js';
 import { inputsOf, substituteInputs } from './feed-inputs.js';
+import { resolveJoin } from '../fanout/join/container.js';
 import { FEED_MODES, type RawConfig, type RawFeed, type RawStream } from './schema.js';
 import type { FeedConfig, FeedMode, ServerConfig, StreamConfig } from './types.js';
 
@@ -58,6 +59,7 @@ function resolveStream(name: string, stream: RawStream, raw: RawConfig): StreamC
     resurrect: resurrectOf(stream),
     maxLagSeconds: stream.max_lag ?? raw.max_lag,
     shotTimeoutSeconds: stream.shot_timeout ?? raw.shot_timeout,
+    join: resolveJoin(stream.join, stream.mimetype),
   };
 }
 

@@ -163,6 +163,16 @@ export const StreamSchema = z
         .positive(SECONDS)
         .optional()
         .describe('Overrides the top-level shot_timeout for this stream.'),
+      join: z
+        .enum(['auto', 'keyframe', 'next-keyframe', 'raw'], says('must be one of: auto, keyframe, next-keyframe, raw'))
+        .default('auto')
+        .describe(
+          'Where a client joining a shared stream mid-way starts. keyframe: the container header, then the latest ' +
+            'keyframe (a picture at once, up to one keyframe interval behind live). next-keyframe: the header, then ' +
+            'the next keyframe (live edge, but nothing until it comes). raw: the live edge, no header (any byte). ' +
+            'auto: keyframe for MPEG-TS, WebM/Matroska, fragmented MP4, FLV, multipart (mpjpeg), MP3 and ADTS ' +
+            'mimetypes, raw for anything else.',
+        ),
       template: templateReference,
       args: templateArgs,
     },

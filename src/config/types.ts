@@ -48,6 +48,8 @@ export interface StreamConfig {
   maxLagSeconds: number;
   /** Shot streams only: time limit before answering 504 and killing the program. */
   shotTimeoutSeconds: number;
+  /** Shared streams: where late joiners start (`auto` resolved from the mimetype). */
+  join: 'keyframe' | 'next-keyframe' | 'raw';
 }
 
 export interface PagesConfig {

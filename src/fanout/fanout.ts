@@ -9,13 +9,21 @@
  * round until it is caught up. A blocked sink whose next byte arrived more
  * than maxLagMs ago is dropped, so the ring (trimmed after every flush to
  * the oldest cursor still needed) never holds more than about maxLagMs of
- * data, and one slow client never slows the others.
+ * data, and one slow client never slows the others. A sink the join policy
+ * started in the past (at the latest keyframe) is not blamed for that: until
+ * it first catches up, the age of its join point is credited to it, so the
+ * ring may then hold up to twice maxLagMs.
+ *
+ * A sink the join policy has no good starting point for yet (no keyframe
+ * held, or `join: next-keyframe`) is "parked": it gets nothing until the
+ * policy reports a new join point, or until maxLagMs passes, when it joins
+ * at the live edge like the raw policy would.
  *
  * Written for throughput: no closure, promise or allocation per chunk per
  * sink; the only per-batch allocation is the batch itself.
  */
 import type { Socket } from 'node:net';
-import { RawJoinPolicy, type JoinPolicy } from './join-policy.js';
+import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from './join-policy.js';
 import { StreamRing } from './ring.js';
 
 /** Free-form facts about a sink, for stats pages. */
@@ -33,7 +41,7 @@ export interface FanoutSink {
   readonly bytesSent: number;
   /** The socket's buffers are full: the sink waits for 'drain'. */
   readonly blocked: boolean;
-  /** How long ago, on the fan-out's clock, the next byte this sink needs arrived; 0 when caught up. */
+  /** How long ago, on the fan-out's clock, the next byte this sink needs arrived (less its join credit); 0 when caught up. */
   lagMs(now?: number): number;
 }
 
@@ -70,11 +78,16 @@ class Sink implements FanoutSink {
   /** Absolute offset of the next byte this sink needs; == ring end when caught up. */
   cursor = 0;
   blocked = false;
-  /** Position in Fanout.list; -1 once removed. */
+  /** Position in Fanout.list (or in Fanout.parked while parked); -1 once removed. */
   index = -1;
   bytesSent = 0;
   /** Bytes a catch-up round may queue on the socket. */
   budget = 0;
+  /** Parked: the policy's joinsSeen when it parked, and when (fan-out clock). */
+  parkedSince = -1;
+  parkedAt = 0;
+  /** Age of the join point when the sink started behind live; 0 once it caught up. */
+  credit = 0;
   readonly connectedAt = Date.now();
   onDrain: () => void = noop;
   onClose: () => void = noop;
@@ -89,7 +102,7 @@ class Sink implements FanoutSink {
   lagMs(now: number = this.clock()): number {
     if (!this.blocked) return 0;
     const arrived = this.ring.arrivalOf(this.cursor);
-    return Number.isNaN(arrived) ? 0 : Math.max(0, now - arrived);
+    return Number.isNaN(arrived) ? 0 : Math.max(0, now - arrived - this.credit);
   }
 }
 
@@ -102,6 +115,9 @@ export class Fanout {
   private readonly onDrop: ((sink: FanoutSink, reason: 'lag') => void) | undefined;
   private readonly ring = new StreamRing();
   private readonly list: Sink[] = [];
+  /** Sinks waiting for a join point; never written to by flushes. */
+  private readonly parked: Sink[] = [];
+  private joinsSeen = 0;
   private readonly pending: Buffer[] = [];
   private pendingBytes = 0;
   private immediate: NodeJS.Immediate | null = null;
@@ -119,11 +135,13 @@ export class Fanout {
   };
 
   private readonly lagTick = (): void => {
-    if (this.blockedCount === 0) {
+    if (this.blockedCount === 0 && this.parked.length === 0) {
       this.stopLagTimer();
       return;
     }
     const now = this.now();
+    if (this.parked.length > 0) this.unparkExpired(now);
+    if (this.blockedCount === 0) return;
     this.dropLagging(now);
     this.trim(now);
   };
@@ -138,7 +156,7 @@ export class Fanout {
   }
 
   get sinkCount(): number {
-    return this.list.length;
+    return this.list.length + this.parked.length;
   }
   get bytesIn(): number {
     return this.totalIn;
@@ -157,7 +175,7 @@ export class Fanout {
 
   /** A snapshot: safe to iterate while sinks come and go. */
   sinks(): Iterable<FanoutSink> {
-    return this.list.slice();
+    return this.parked.length === 0 ? this.list.slice() : [...this.list, ...this.parked];
   }
 
   /** Takes ownership of `chunk`: it is shared with every sink, never copied or mutated. */
@@ -185,11 +203,25 @@ export class Fanout {
     socket.on('drain', s.onDrain);
     socket.on('close', s.onClose);
     socket.on('error', swallowError);
-    s.index = this.list.length;
-    this.list.push(s);
 
     const ring = this.ring;
     const join = this.policy.joinPoint(ring.start, ring.end);
+    if (join === null) this.park(s);
+    else this.start(s, join);
+    return s;
+  }
+
+  /** Idempotent. Leaves the socket open and takes the fan-out's listeners off it. */
+  removeSink(sink: FanoutSink): void {
+    if (sink instanceof Sink) this.detach(sink, false);
+  }
+
+  /** A sink found its place in the stream: header first, then data from the join offset. */
+  private start(s: Sink, join: JoinPoint): void {
+    const ring = this.ring;
+    const socket = s.socket;
+    s.index = this.list.length;
+    this.list.push(s);
     s.cursor = Math.min(Math.max(join.offset, ring.start), ring.end);
     const header = join.header;
     if (header !== null && header.length > 0) {
@@ -198,15 +230,61 @@ export class Fanout {
       this.totalOut += header.length;
     }
     if (s.cursor < ring.end) {
+      const arrived = ring.arrivalOf(s.cursor);
+      if (!Number.isNaN(arrived)) s.credit = Math.min(this.maxLagMs, Math.max(0, this.now() - arrived));
       this.block(s);
       this.catchUp(s, s.budget);
     }
-    return s;
   }
 
-  /** Idempotent. Leaves the socket open and takes the fan-out's listeners off it. */
-  removeSink(sink: FanoutSink): void {
-    if (sink instanceof Sink) this.detach(sink, false);
+  private park(s: Sink): void {
+    s.parkedSince = this.policy.joinsSeen;
+    s.parkedAt = this.now();
+    s.index = this.parked.length;
+    this.parked.push(s);
+    this.startLagTimer();
+  }
+
+  /** Takes a sink off the parked list (swap-remove); false when it was not there. */
+  private unpark(s: Sink): boolean {
+    const parked = this.parked;
+    const i = s.index;
+    if (s.parkedSince < 0 || i < 0 || parked[i] !== s) return false;
+    const last = parked.pop() as Sink;
+    if (last !== s) {
+      parked[i] = last;
+      last.index = i;
+    }
+    s.index = -1;
+    s.parkedSince = -1;
+    return true;
+  }
+
+  /** After a batch showed a new join point: start every parked sink the policy now has a place for. */
+  private releaseParked(): void {
+    const ring = this.ring;
+    const parked = this.parked;
+    for (let i = parked.length - 1; i >= 0; i--) {
+      if (i >= parked.length) continue;
+      const s = parked[i];
+      const join = this.policy.joinPoint(ring.start, ring.end, s.parkedSince);
+      if (join === null) continue;
+      this.unpark(s);
+      if (!s.socket.destroyed) this.start(s, join);
+    }
+  }
+
+  /** Waited a whole lag limit for a join point: better a raw join than none. */
+  private unparkExpired(now: number): void {
+    const cutoff = now - this.maxLagMs;
+    const parked = this.parked;
+    for (let i = parked.length - 1; i >= 0; i--) {
+      if (i >= parked.length) continue;
+      const s = parked[i];
+      if (s.parkedAt > cutoff) continue;
+      this.unpark(s);
+      if (!s.socket.destroyed) this.start(s, { header: null, offset: this.ring.end });
+    }
   }
 
   /** The stream is over for good: sinks get what they are owed, then end(). */
@@ -217,6 +295,12 @@ export class Fanout {
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.immediate = null;
     this.stopLagTimer();
+    const parked = this.parked;
+    while (parked.length > 0) {
+      const s = parked[parked.length - 1];
+      this.detach(s, true);
+      s.socket.end();
+    }
     const list = this.list;
     while (list.length > 0) {
       const s = list[list.length - 1];
@@ -256,7 +340,8 @@ export class Fanout {
 
     const ring = this.ring;
     const now = this.now();
-    this.policy.observe(batch, ring.end);
+    const policy = this.policy;
+    policy.observe(batch, ring.end);
     ring.append(batch, now);
     const end = ring.end;
     const list = this.list;
@@ -274,6 +359,11 @@ export class Fanout {
       if (!socket.write(batch) && socket.writableLength > 0) this.block(s);
     }
     this.totalOut += written * bytes;
+    // After the batch went out, so released sinks do not get it twice.
+    if (policy.joinsSeen !== this.joinsSeen) {
+      this.joinsSeen = policy.joinsSeen;
+      if (this.parked.length > 0) this.releaseParked();
+    }
     if (this.blockedCount > 0) this.dropLagging(now);
     this.trim(now);
   }
@@ -315,6 +405,10 @@ export class Fanout {
   private block(s: Sink): void {
     s.blocked = true;
     this.blockedCount++;
+    this.startLagTimer();
+  }
+
+  private startLagTimer(): void {
     if (this.lagTimer === null) {
       this.lagTimer = setInterval(this.lagTick, LAG_CHECK_INTERVAL_MS);
       this.lagTimer.unref();
@@ -323,6 +417,7 @@ export class Fanout {
 
   private unblock(s: Sink): void {
     s.blocked = false;
+    s.credit = 0;
     this.blockedCount--;
   }
 
@@ -334,7 +429,7 @@ export class Fanout {
     for (let i = list.length - 1; i >= 0; i--) {
       if (i >= list.length) continue; // onDrop removed sinks
       const s = list[i];
-      if (s.blocked && ring.arrivalOf(s.cursor) < cutoff) this.drop(s);
+      if (s.blocked && ring.arrivalOf(s.cursor) + s.credit < cutoff) this.drop(s);
     }
   }
 
@@ -345,25 +440,42 @@ export class Fanout {
     if (this.onDrop !== undefined) this.onDrop(s, 'lag');
   }
 
-  /** Keeps what blocked sinks and the join policy still need, and nothing older than the lag limit. */
+  /** Keeps what blocked sinks and the join policy still need, and nothing older than the lag limit (plus join credit). */
   private trim(now: number): void {
     const ring = this.ring;
     let keep = this.policy.retainFrom(ring.end);
+    let credit = 0;
     if (this.blockedCount > 0) {
       const list = this.list;
       for (let i = 0; i < list.length; i++) {
         const s = list[i];
-        if (s.blocked && s.cursor < keep) keep = s.cursor;
+        if (!s.blocked) continue;
+        if (s.cursor < keep) keep = s.cursor;
+        if (s.credit > credit) credit = s.credit;
       }
     }
-    ring.trim(keep, now - this.maxLagMs);
+    ring.trim(keep, now - this.maxLagMs - credit);
   }
 
   /** `keepErrorGuard`: the fan-out ended or destroyed the socket itself, so late errors are its to swallow. */
   private detach(s: Sink, keepErrorGuard: boolean): void {
     const i = s.index;
     const list = this.list;
-    if (i < 0 || list[i] !== s) return;
+    if (this.unpark(s)) {
+      // fall through to the listener clean-up
+    } else if (i < 0 || list[i] !== s) {
+      return;
+    } else {
+      this.detachFromList(s, i);
+    }
+    const socket = s.socket;
+    socket.off('drain', s.onDrain);
+    socket.off('close', s.onClose);
+    if (!keepErrorGuard) socket.off('error', swallowError);
+  }
+
+  private detachFromList(s: Sink, i: number): void {
+    const list = this.list;
     const last = list.pop() as Sink;
     if (last !== s) {
       list[i] = last;
@@ -371,10 +483,6 @@ export class Fanout {
     }
     s.index = -1;
     if (s.blocked) this.unblock(s);
-    const socket = s.socket;
-    socket.off('drain', s.onDrain);
-    socket.off('close', s.onClose);
-    if (!keepErrorGuard) socket.off('error', swallowError);
   }
 
   private stopLagTimer(): void {

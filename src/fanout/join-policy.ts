@@ -15,6 +15,12 @@ export interface JoinPoint {
 export interface JoinPolicy {
   readonly name: string;
   /**
+   * Grows by at least one whenever a new join point is seen (or the policy
+   * gives up parsing and falls back to raw). A sink parked by a null
+   * joinPoint() is retried whenever this changes, never per byte.
+   */
+  readonly joinsSeen: number;
+  /**
    * Sees every batch once, in order, with the absolute offset of its first
    * byte. Runs once per stream, never per client. A policy may keep
    * references to (parts of) `chunk`; the fan-out never mutates it.
@@ -22,9 +28,12 @@ export interface JoinPolicy {
   observe(chunk: Buffer, offset: number): void;
   /**
    * Where a new sink starts, given what the ring still holds. An offset
-   * outside [ringStart, ringEnd] is clamped into it.
+   * outside [ringStart, ringEnd] is clamped into it. `since` is undefined for
+   * a sink that just arrived, and the joinsSeen value at parking time for a
+   * parked one: null parks the sink until a join point newer than that shows
+   * up (no usable join point held, or the policy waits for the next one).
    */
-  joinPoint(ringStart: number, ringEnd: number): JoinPoint;
+  joinPoint(ringStart: number, ringEnd: number, since?: number): JoinPoint | null;
   /**
    * Oldest offset the policy still needs kept in the ring (e.g. the last
    * keyframe); ringEnd when none. The ring never keeps data older than the
@@ -38,6 +47,7 @@ export interface JoinPolicy {
 /** Formats with no framing: a new client starts at the live edge, no header. */
 export class RawJoinPolicy implements JoinPolicy {
   readonly name = 'raw';
+  readonly joinsSeen = 0;
 
   observe(_chunk: Buffer, _offset: number): void {
     // Nothing to learn: any byte is a valid place to start.

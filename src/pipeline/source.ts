@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { FeedConfig, ServerConfig, StreamConfig } from '../config/types.js';
 import { Fanout } from '../fanout/fanout.js';
+import type { JoinPolicy } from '../fanout/join-policy.js';
 import { RawJoinPolicy } from '../fanout/join-policy.js';
+import { policyFor } from '../fanout/join/policy-for.js';
 import type { ProgramState } from '../stats/types.js';
 import { FeedReaders, feedReadersFor } from './feed-readers.js';
 import { Program, type ProgramExit } from './program.js';
@@ -109,10 +111,19 @@ export class Source implements Tap {
     return new Fanout({
       name: `${this.kind}:${this.def.name}`,
       maxLagMs: maxLagSeconds * 1000,
-      joinPolicy: new RawJoinPolicy(),
+      joinPolicy: this.joinPolicy(),
       onDrop: (_sink, reason) =>
         this.ctx.log.warn({ [this.kind]: this.def.name, reason }, `reader of ${this.kind} ${this.def.name} dropped: ${reason}`),
     });
+  }
+
+  /** Feeds have no mimetype: programs reading them join raw. */
+  private joinPolicy(): JoinPolicy {
+    if (this.kind === 'feed') return new RawJoinPolicy();
+    const stream = this.def as StreamConfig;
+    return policyFor(stream.mimetype, stream.join, (reason) =>
+      this.ctx.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`),
+    );
   }
 
   private start(): void {

@@ -2,7 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Fanout } from '../fanout/fanout.js';
-import { RawJoinPolicy } from '../fanout/join-policy.js';
+import type { JoinPolicy } from '../fanout/join-policy.js';
 import type { Tap } from '../pipeline/tap.js';
 
 /**
@@ -69,6 +69,12 @@ export class RemoteStream implements Tap {
     private readonly peerPath: string,
     private readonly maxLagMs: number,
     private readonly log: Logger,
+    /**
+     * The owner starts this subscription at a join point, header first, like
+     * any client; this side runs the same policy over those bytes so its own
+     * late joiners get a join point too.
+     */
+    private readonly makePolicy: () => JoinPolicy,
   ) {
     this.current = this.newFanout();
   }
@@ -94,7 +100,7 @@ export class RemoteStream implements Tap {
   }
 
   private newFanout(): Fanout {
-    return new Fanout({ name: `remote:${this.name}`, maxLagMs: this.maxLagMs, joinPolicy: new RawJoinPolicy() });
+    return new Fanout({ name: `remote:${this.name}`, maxLagMs: this.maxLagMs, joinPolicy: this.makePolicy() });
   }
 
   private open(): void {

@@ -8,6 +8,7 @@ import { FeedReaders, feedReadersFor } from '../pipeline/feed-readers.js';
 import type { ProgramRegistry, Tap } from '../pipeline/tap.js';
 import type { ClientStats, SourceStats, StreamClientStats, WorkerStats } from '../stats/types.js';
 import { RateMeter } from '../stats/rate-meter.js';
+import { policyFor } from '../fanout/join/policy-for.js';
 import { RemoteStream, startPeerServer } from './peer-link.js';
 import { serveShared } from './client-session.js';
 import { serveExclusive, type SessionResult } from './exclusive-session.js';
@@ -226,7 +227,11 @@ export class WorkerRuntime {
     let remote = this.remotes.get(stream.name);
     if (!remote) {
       const owner = this.setup?.ownerOf[`stream:${stream.name}`] ?? 0;
-      remote = new RemoteStream(stream.name, this.setup?.peerPaths[owner] ?? '', stream.maxLagSeconds * 1000, this.log);
+      const onFallback = (reason: string): void =>
+        this.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`);
+      remote = new RemoteStream(stream.name, this.setup?.peerPaths[owner] ?? '', stream.maxLagSeconds * 1000, this.log, () =>
+        policyFor(stream.mimetype, stream.join, onFallback),
+      );
       this.remotes.set(stream.name, remote);
     }
     return remote;

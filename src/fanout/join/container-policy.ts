@@ -1,0 +1,106 @@
+import type { JoinPoint, JoinPolicy } from '../join-policy.js';
+import type { ContainerParser } from './parser.js';
+
+export type JoinMode = 'keyframe' | 'next-keyframe';
+
+/**
+ * Recognises the first bytes of a stream (EBML header, ftyp, "FLV", ...).
+ * `strong`: so unlikely mid-stream that seeing it at a chunk start means the
+ * program restarted; weak signatures (a TS sync byte) only revive a parser
+ * that gave up.
+ */
+export interface StreamSignature {
+  strong: boolean;
+  test(chunk: Buffer): boolean;
+}
+
+/**
+ * A join policy over a container parser. `keyframe`: a joiner starts at the
+ * latest join point still in the ring (instant picture, up to a GOP of extra
+ * delay). `next-keyframe`: it waits for the next one (live edge, but nothing
+ * to show until then). Data the parser cannot handle turns the policy into
+ * the raw policy until the program restarts: a wrong guess must never cost
+ * the stream itself.
+ */
+export class ContainerJoinPolicy implements JoinPolicy {
+  readonly name: string;
+  private parser: ContainerParser;
+  private failed = false;
+  private warned = false;
+  private seen = 0;
+  private parserJoins = 0;
+  private fed = false;
+
+  constructor(
+    readonly container: string,
+    readonly mode: JoinMode,
+    private readonly makeParser: () => ContainerParser,
+    private readonly onFallback: (reason: string) => void,
+    private readonly signature?: StreamSignature,
+  ) {
+    this.name = `${container}/${mode}`;
+    this.parser = makeParser();
+  }
+
+  get joinsSeen(): number {
+    return this.seen;
+  }
+
+  /** The parser gave up: joins are raw until reset(). */
+  get fellBack(): boolean {
+    return this.failed;
+  }
+
+  observe(chunk: Buffer, offset: number): void {
+    // A subscriber to another worker's stream is not told when the program
+    // there restarts, but the new stream's first bytes come in a read of
+    // their own (the restart back-off separates them from the old ones).
+    const signature = this.signature;
+    if (signature !== undefined && this.fed && (this.failed || signature.strong) && signature.test(chunk)) this.reset();
+    this.fed = true;
+    if (this.failed) return;
+    const parser = this.parser;
+    try {
+      parser.feed(chunk, offset);
+    } catch (error) {
+      this.fail(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    const joins = parser.joins;
+    if (joins !== this.parserJoins) {
+      this.seen += joins - this.parserJoins;
+      this.parserJoins = joins;
+    }
+  }
+
+  joinPoint(ringStart: number, ringEnd: number, since?: number): JoinPoint | null {
+    if (this.failed) return { header: null, offset: ringEnd };
+    if (since === undefined ? this.mode === 'next-keyframe' : this.seen <= since) return null;
+    const at = this.parser.lastJoin;
+    if (at < 0 || at < ringStart || at > ringEnd) return null;
+    return { header: this.parser.header(), offset: at };
+  }
+
+  retainFrom(ringEnd: number): number {
+    // next-keyframe joiners never look back, so the ring need not either.
+    if (this.failed || this.mode === 'next-keyframe') return ringEnd;
+    const at = this.parser.lastJoin;
+    return at < 0 ? ringEnd : Math.min(at, ringEnd);
+  }
+
+  reset(): void {
+    this.parser = this.makeParser();
+    this.parserJoins = 0;
+    this.failed = false;
+    this.fed = false;
+  }
+
+  private fail(reason: string): void {
+    this.failed = true;
+    // Parked sinks are retried on every change: they now join raw.
+    this.seen++;
+    if (this.warned) return;
+    this.warned = true;
+    this.onFallback(reason);
+  }
+}

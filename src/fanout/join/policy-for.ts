@@ -1,0 +1,66 @@
+import { RawJoinPolicy, type JoinPolicy } from '../join-policy.js';
+import { AudioFrameParser } from './audio-frames.js';
+import { ContainerJoinPolicy, type StreamSignature } from './container-policy.js';
+import { FlvParser } from './flv.js';
+import { Fmp4Parser } from './fmp4.js';
+import { MatroskaParser } from './matroska.js';
+import { MpegTsParser } from './mpegts.js';
+import { MultipartParser, boundaryOf } from './multipart.js';
+import { containerOf, type Container, type JoinSetting } from './container.js';
+import type { ContainerParser } from './parser.js';
+
+function parserFor(container: Container, mimetype: string): () => ContainerParser {
+  switch (container) {
+    case 'mpegts':
+      return () => new MpegTsParser();
+    case 'matroska':
+      return () => new MatroskaParser();
+    case 'fmp4':
+      return () => new Fmp4Parser();
+    case 'flv':
+      return () => new FlvParser();
+    case 'multipart': {
+      const boundary = boundaryOf(mimetype) ?? '';
+      return () => new MultipartParser(boundary);
+    }
+    case 'mp3':
+    case 'adts':
+      return () => new AudioFrameParser(container);
+  }
+}
+
+const EBML_MAGIC = Buffer.from([0x1a, 0x45, 0xdf, 0xa3]);
+
+function signatureOf(container: Container): StreamSignature | undefined {
+  switch (container) {
+    case 'matroska':
+      return { strong: true, test: (c) => c.length >= 4 && c.subarray(0, 4).equals(EBML_MAGIC) };
+    case 'fmp4':
+      return { strong: true, test: (c) => c.length >= 8 && c.toString('latin1', 4, 8) === 'ftyp' };
+    case 'flv':
+      return { strong: true, test: (c) => c.length >= 4 && c.toString('latin1', 0, 3) === 'FLV' && c[3] === 1 };
+    case 'mpegts':
+      return { strong: false, test: (c) => c[0] === 0x47 && (c.length <= 188 || c[188] === 0x47) };
+    case 'mp3':
+      return { strong: false, test: (c) => c.toString('latin1', 0, 3) === 'ID3' || (c[0] === 0xff && (c[1] & 0xe0) === 0xe0) };
+    case 'adts':
+      return { strong: false, test: (c) => c[0] === 0xff && (c[1] & 0xf6) === 0xf0 };
+    case 'multipart':
+      return undefined; // its parser never gives up
+  }
+}
+
+/**
+ * The join policy of one shared stream (or of one worker's subscription to
+ * it: the subscriber runs the same policy over the bytes it gets).
+ * `onFallback` is told, once, when the data turns out not to parse.
+ */
+export function policyFor(mimetype: string, join: JoinSetting, onFallback: (reason: string) => void): JoinPolicy {
+  if (join === 'raw') return new RawJoinPolicy();
+  const container = containerOf(mimetype);
+  if (container === undefined) {
+    onFallback(`no join parser for ${mimetype}`);
+    return new RawJoinPolicy();
+  }
+  return new ContainerJoinPolicy(container, join, parserFor(container, mimetype), onFallback, signatureOf(container));
+}

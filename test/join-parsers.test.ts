@@ -1,0 +1,137 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { policyFor } from '../src/fanout/join/policy-for.js';
+import type { JoinPolicy } from '../src/fanout/join-policy.js';
+import { JOIN_SAMPLES, recordSample } from './helpers/join-samples.js';
+
+const run = promisify(execFile);
+
+/** A small deterministic PRNG: failures must replay. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+interface Trace {
+  joins: number[];
+  header: string;
+}
+
+/**
+ * Feeds `data` in chunks from `nextSize`, noting the join point after every
+ * CHECK bytes (chunks are cut at those marks too, so traces compare).
+ */
+function trace(policy: JoinPolicy, data: Buffer, nextSize: () => number): Trace {
+  const CHECK = 8192;
+  const joins: number[] = [];
+  let p = 0;
+  let header = '';
+  while (p < data.length) {
+    const mark = (Math.floor(p / CHECK) + 1) * CHECK;
+    const end = Math.min(data.length, mark, p + Math.max(1, nextSize()));
+    policy.observe(data.subarray(p, end), p);
+    p = end;
+    if (p === mark || p === data.length) {
+      const jp = policy.joinPoint(0, p, -1);
+      joins.push(jp?.offset ?? -2);
+      header = jp?.header?.toString('base64') ?? header;
+    }
+  }
+  return { joins, header };
+}
+
+async function firstFrame(file: string, video: boolean): Promise<Record<string, string>> {
+  const { stdout } = await run('ffprobe', [
+    '-v', 'error', '-select_streams', video ? 'v:0' : 'a:0', '-show_frames', '-read_intervals', '%+#1',
+    '-show_entries', 'frame=key_frame,pict_type', '-of', 'default=noprint_wrappers=1', file,
+  ]);
+  return Object.fromEntries(stdout.trim().split('\n').map((l) => l.split('=') as [string, string]));
+}
+
+for (const sample of JOIN_SAMPLES) {
+  test(`join parser ${sample.name}: same join points whatever the chunking; header + join point decodes cleanly`, async () => {
+    const data = await recordSample(sample, 5);
+    const fail = (reason: string): void => assert.fail(`${sample.name} parser fell back: ${reason}`);
+    const reference = trace(policyFor(sample.mimetype, 'keyframe', fail), data, () => 1 << 30);
+    const distinct = new Set(reference.joins.filter((j) => j >= 0));
+    assert.ok(distinct.size >= 3, `${sample.name}: ${distinct.size} distinct join points`);
+    const random = prng(42);
+    const splits: [string, () => number][] = [
+      ['1..7 bytes', () => 1 + Math.floor(random() * 7)],
+      ['random up to 4 KiB', () => 1 + Math.floor(random() * 4096)],
+      ['188-ish', () => 187 + Math.floor(random() * 3)],
+    ];
+    for (const [label, size] of splits) {
+      const got = trace(policyFor(sample.mimetype, 'keyframe', fail), data, size);
+      assert.deepEqual(got.joins, reference.joins, `${sample.name} split ${label}`);
+      assert.equal(got.header, reference.header, `${sample.name} header, split ${label}`);
+    }
+
+    // Join in the middle: header + bytes from the latest join point before 60 %.
+    const policy = policyFor(sample.mimetype, 'keyframe', fail);
+    const cut = Math.floor(data.length * 0.6);
+    policy.observe(data.subarray(0, cut), 0);
+    const point = policy.joinPoint(0, cut);
+    assert.ok(point !== null && point.offset > 0 && point.offset < cut, `${sample.name}: join point ${point?.offset}`);
+    const dir = mkdtempSync(join(tmpdir(), 'voyandz-join-'));
+    try {
+      const file = join(dir, `joined.${sample.name}`);
+      writeFileSync(file, Buffer.concat([point.header ?? Buffer.alloc(0), data.subarray(point.offset)]));
+      const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+      assert.equal(stderr, '', `${sample.name}: decoding the joined bytes`);
+      const frame = await firstFrame(file, sample.video);
+      if (sample.video) {
+        assert.equal(frame.key_frame, '1', `${sample.name}: first frame is a keyframe`);
+        assert.equal(frame.pict_type, 'I');
+      } else {
+        assert.ok(frame.key_frame !== undefined, `${sample.name}: decodes an audio frame`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(`join parser ${sample.name}: a stream that starts over mid-element (restart seen by a subscriber) is picked up`, async () => {
+    const data = await recordSample(sample, 4);
+    const policy = policyFor(sample.mimetype, 'keyframe', (reason) => assert.fail(`${sample.name} fell back to raw: ${reason}`));
+    // The old program dies mid-way (odd offset: mid-packet, mid-element); the new one starts in a read of its own.
+    const old = data.subarray(0, Math.floor(data.length * 0.55) | 1);
+    const stream = Buffer.concat([old, data]);
+    for (let p = 0; p < old.length; p += 4096) policy.observe(stream.subarray(p, Math.min(p + 4096, old.length)), p);
+    const upTo = old.length + Math.floor(data.length * 0.6);
+    for (let p = old.length; p < upTo; p += 4096) policy.observe(stream.subarray(p, Math.min(p + 4096, upTo)), p);
+    const point = policy.joinPoint(0, upTo);
+    assert.ok(point !== null && point.offset > old.length, `${sample.name}: join point ${point?.offset} is in the new stream (from ${old.length})`);
+    const dir = mkdtempSync(join(tmpdir(), 'voyandz-join-'));
+    try {
+      const file = join(dir, `restarted.${sample.name}`);
+      writeFileSync(file, Buffer.concat([point.header ?? Buffer.alloc(0), stream.subarray(point.offset)]));
+      const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+      assert.equal(stderr, '', `${sample.name}: decoding the joined bytes after the restart`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('join parser: garbage makes the policy fall back to raw, once, without throwing', () => {
+  const reasons: string[] = [];
+  for (const sample of JOIN_SAMPLES) {
+    const policy = policyFor(sample.mimetype, 'keyframe', (r) => reasons.push(`${sample.name}: ${r}`));
+    const random = prng(7);
+    const junk = Buffer.from(Array.from({ length: 100_000 }, () => Math.floor(random() * 256)));
+    for (let p = 0; p < junk.length; p += 1000) policy.observe(junk.subarray(p, p + 1000), p);
+    const point = policy.joinPoint(0, junk.length);
+    if (sample.name === 'mpjpeg') continue; // a boundary search cannot fail; it just finds nothing
+    assert.deepEqual(point, { header: null, offset: junk.length }, `${sample.name} joins raw`);
+  }
+  assert.ok(reasons.length >= JOIN_SAMPLES.length - 1, reasons.join('\n'));
+});
