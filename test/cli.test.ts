@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CLI } from './helpers/server.js';
+import { CLI, startServer } from './helpers/server.js';
+import { capture } from './helpers/clients.js';
 import { VERSION } from '../src/version.js';
 
 const run = promisify(execFile);
@@ -53,5 +54,37 @@ test('a bad config is rejected with file:line:column and key path, and nothing s
     assert.doesNotMatch(started.stdout, /listening on/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('with no ffmpeg on PATH, the bundled one runs the programs and the log says so', async (t) => {
+  const { createRequire } = await import('node:module');
+  let bundled: string;
+  try {
+    bundled = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  } catch {
+    t.skip('optional dependency @ffmpeg-installer/ffmpeg is not installed on this platform');
+    return;
+  }
+  const emptyPath = mkdtempSync(join(tmpdir(), 'voyandz-nopath-'));
+  const server = await startServer(
+    `
+streams:
+  ts:
+    command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 -c:v mpeg1video -f mpegts -
+    mimetype: video/mp2t
+`,
+    { env: { PATH: emptyPath } },
+  );
+  try {
+    const line = server.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('using ffmpeg'));
+    assert.equal(line?.ffmpeg, bundled);
+    assert.equal(line?.source, 'bundled');
+    const got = await capture(server.url('/stream/ts'), { bytes: 20_000 });
+    assert.equal(got.status, 200);
+    assert.equal(got.body[0], 0x47, 'MPEG-TS from the bundled ffmpeg');
+  } finally {
+    assert.equal(await server.stop(), 0);
+    rmSync(emptyPath, { recursive: true, force: true });
   }
 });

@@ -139,3 +139,48 @@ streams:
   await sleep(300);
   assert.deepEqual(pidsWithToken('term-'), [], 'no program survives the server');
 });
+
+test('a failing feed is restarted with a growing back-off and its stderr logged; resurrect: false leaves it dead', async () => {
+  const server = await startServer(`
+feeds:
+  flaky:
+    command: sh -c 'echo flaky-camera-unplugged >&2; exit 4'
+  once:
+    command: sh -c 'echo once-camera-gone >&2; exit 5'
+    resurrect: false
+streams:
+  a:
+    feed: flaky
+    command: cat
+    mimetype: application/octet-stream
+  b:
+    feed: once
+    command: cat
+    mimetype: application/octet-stream
+`);
+  try {
+    const [a, b] = await Promise.all([
+      capture(server.url('/stream/a'), { ms: 3500 }),
+      capture(server.url('/stream/b'), { ms: 1500 }),
+    ]);
+    assert.equal(a.status, 200);
+    assert.equal(b.status, 200);
+    const flakyLogs = server.logs.filter((l) => l.feed === 'flaky' && l.code === 'VOYANDZ_ERR_PROGRAM_EXIT');
+    assert.ok(flakyLogs.length >= 1, 'the failure is logged');
+    assert.match(String(flakyLogs[0]?.msg), /exited with code 4 before producing a byte; restarting in 500 ms/);
+    assert.match(String(flakyLogs[0]?.stderr), /flaky-camera-unplugged/);
+    // 0.5 + 1 + 2 s of back-off fit in 3.5 s: three or four restarts, not hundreds, and one log line.
+    const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as { feeds: { name: string; restarts: number; state: string }[] };
+    const flaky = stat.feeds.find((f) => f.name === 'flaky');
+    assert.ok(flaky && flaky.restarts >= 2 && flaky.restarts <= 5, `flaky restarted ${flaky?.restarts} times`);
+    assert.equal(flakyLogs.length, 1, 'later failures are rate-limited');
+    const once = stat.feeds.find((f) => f.name === 'once');
+    assert.equal(once?.restarts, 0);
+    assert.equal(once?.state, 'dead');
+    const onceLog = server.logs.find((l) => l.feed === 'once' && l.code === 'VOYANDZ_ERR_PROGRAM_EXIT');
+    assert.match(String(onceLog?.msg), /not restarted \(resurrect: false\)/);
+    assert.match(String(onceLog?.stderr), /once-camera-gone/);
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});

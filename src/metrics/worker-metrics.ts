@@ -5,6 +5,8 @@ import type { WorkerStats } from '../stats/types.js';
  * One worker's metrics. Values are read from the runtime's stats when
  * Prometheus scrapes (collect callbacks), so the per-byte path never touches
  * a metric object. Counters are re-set from the runtime's own totals.
+ * Every known stream, feed and program is exported, at 0 too: a series that
+ * appears only on its first event breaks rate() and absence alerts.
  */
 export class WorkerMetrics {
   readonly registry = new Registry();
@@ -33,7 +35,7 @@ export class WorkerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const s of stats().streams) if (s.bytesSent > 0) this.inc({ stream: s.name }, s.bytesSent);
+        for (const s of stats().streams) this.inc({ stream: s.name }, s.bytesSent);
       },
     });
     new Counter({
@@ -43,7 +45,7 @@ export class WorkerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const s of stats().streams) if (s.droppedForLag > 0) this.inc({ stream: s.name, reason: 'lag' }, s.droppedForLag);
+        for (const s of stats().streams) this.inc({ stream: s.name, reason: 'lag' }, s.droppedForLag);
       },
     });
     new Counter({
@@ -53,7 +55,7 @@ export class WorkerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const s of stats().sources) if (s.kind === 'feed' && s.bytesIn > 0) this.inc({ feed: s.name }, s.bytesIn);
+        for (const s of stats().sources) if (s.kind === 'feed') this.inc({ feed: s.name }, s.bytesIn);
       },
     });
     new Gauge({
@@ -73,7 +75,7 @@ export class WorkerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const s of stats().sources) if (s.restarts > 0) this.inc({ name: s.name, kind: s.kind }, s.restarts);
+        for (const s of stats().sources) this.inc({ name: s.name, kind: s.kind }, s.restarts);
       },
     });
     this.requests = new Counter({
