@@ -60,9 +60,28 @@ export interface CpuSnapshot {
   readonly perPid: Map<number, [number, number]>;
 }
 
-export function cpuSnapshot(roots: readonly number[]): CpuSnapshot {
+/** Command line of a process, arguments joined by spaces; '' when it is gone. */
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The tree minus processes whose command line matches `exclude`: the bench
+ * leaves out the source programs (ffmpeg, latency-feed) a voyandz config
+ * runs, since Icecast's sources run outside its tree.
+ */
+export function serverTree(roots: readonly number[], exclude: RegExp | null): number[] {
+  const all = processTree(roots);
+  return exclude ? all.filter((pid) => roots.includes(pid) || !exclude.test(cmdline(pid))) : all;
+}
+
+export function cpuSnapshot(roots: readonly number[], exclude: RegExp | null = null): CpuSnapshot {
   const perPid = new Map<number, [number, number]>();
-  for (const pid of processTree(roots)) {
+  for (const pid of serverTree(roots, exclude)) {
     const st = readStat(pid);
     if (st) perPid.set(pid, [st.utime / CLK_TCK, st.stime / CLK_TCK]);
   }
@@ -86,9 +105,9 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): { user: number; syst
 }
 
 /** Resident memory of the roots and their descendants, in bytes. */
-export function treeRss(roots: readonly number[]): number {
+export function treeRss(roots: readonly number[], exclude: RegExp | null = null): number {
   let total = 0;
-  for (const pid of processTree(roots)) {
+  for (const pid of serverTree(roots, exclude)) {
     try {
       const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
       if (match) total += Number(match[1]) * 1024;
