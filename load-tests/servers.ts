@@ -106,6 +106,12 @@ export interface VoyandzOptions {
   /** Path answering 200 once the server is ready. */
   readyPath: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Node flags for the primary; forked workers inherit them (fork's default
+   * execArgv), which is how the bench profiles a worker: --cpu-prof is not
+   * allowed in NODE_OPTIONS.
+   */
+  nodeArgs?: string[];
 }
 
 export async function startVoyandz(opts: VoyandzOptions): Promise<ServerUnderTest> {
@@ -114,7 +120,7 @@ export async function startVoyandz(opts: VoyandzOptions): Promise<ServerUnderTes
   const file = join(opts.dir, `voyandz-${port}.yaml`);
   writeFileSync(file, `listenaddr: 127.0.0.1\nlistenport: ${port}\nworkers: ${opts.workers}\n${opts.body}`);
   // detached: its own process group, so a stuck tree can be killed as one.
-  const child = spawn(process.execPath, [CLI, '-f', file], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, '-f', file], {
     env: { ...process.env, VOYANDZ_LOG_FORMAT: 'json', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
