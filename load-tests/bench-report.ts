@@ -25,6 +25,7 @@ export interface RunResult {
   rssMB: number;
   rssPer1000MB: number;
   ttfbP99Ms: number;
+  headP99Ms: number;
   latencyP99Ms: number;
   aggregateMbps: number;
   clientCpuSeconds: number;
@@ -49,7 +50,7 @@ export interface BenchResults {
   latency: { clients: number; lagging: number | null; latency: LoadReport['latencyMs'] }[] | null;
   slowReader: SlowReaderReport | null;
   engines: { engine: string; clients: number; clientCpuSeconds: number; gbDelivered: number; held: number }[] | null;
-  profile: ProfileSummary | null;
+  profile: (ProfileSummary & { clients: number }) | null;
   notes: string[];
 }
 
@@ -74,9 +75,22 @@ function serverLabel(kind: ServerKind): string {
   return 'Icecast 2';
 }
 
+/**
+ * RSS growth per 1000 clients between this row and the smallest-N row of
+ * the same server and source: a slope, because a fresh Node process's RSS
+ * first shrinks as start-up garbage is collected, which makes "over idle" noise.
+ */
+export function rssSlope(rows: Row[], r: Row): number {
+  const base = rows
+    .filter((x) => x.server === r.server && x.source === r.source)
+    .reduce<Row | null>((min, x) => (min === null || x.clients < min.clients ? x : min), null);
+  if (!base || base.clients >= r.clients) return Number.NaN;
+  return ((r.median.rssMB - base.median.rssMB) / (r.clients - base.clients)) * 1000;
+}
+
 function table(rows: Row[], live: boolean): string[] {
   const head = live
-    ? '| server | N | held (0 lagging) | lagging | dropped early | refused | CPU s/GB | server CPU % | RSS MB | RSS Δ per 1000 clients MB | TTFB p99 ms | added latency p99 ms | aggregate Mbit/s |'
+    ? '| server | N | held (0 lagging) | lagging | dropped early | refused | CPU s/GB | server CPU % | RSS MB | RSS growth per 1000 clients MB | head p99 ms | TTFB p99 ms | added latency p99 ms | aggregate Mbit/s |'
     : '| server | N | held to the end | dropped early | refused | CPU s/GB | server CPU % | RSS MB | TTFB p99 ms | added latency p99 ms | aggregate Mbit/s |';
   const out = [head, `|${head.split('|').slice(1, -1).map(() => '---').join('|')}|`];
   for (const r of rows) {
@@ -84,7 +98,7 @@ function table(rows: Row[], live: boolean): string[] {
     const common = [serverLabel(r.server), String(r.clients)];
     out.push(
       live
-        ? `| ${[...common, f(m.held, 0), f(m.lagging, 0), f(m.disconnectedEarly, 0), f(m.refused, 0), f(m.cpuPerGB), f(m.cpuPercent, 0), f(m.rssMB, 0), f(m.rssPer1000MB, 1), f(m.ttfbP99Ms, 1), f(m.latencyP99Ms, 2), f(m.aggregateMbps, 0)].join(' | ')} |`
+        ? `| ${[...common, f(m.held, 0), f(m.lagging, 0), f(m.disconnectedEarly, 0), f(m.refused, 0), f(m.cpuPerGB), f(m.cpuPercent, 0), f(m.rssMB, 0), f(rssSlope(rows, r), 1), f(m.headP99Ms, 1), f(m.ttfbP99Ms, 1), f(m.latencyP99Ms, 2), f(m.aggregateMbps, 0)].join(' | ')} |`
         : `| ${[...common, f(m.held, 0), f(m.disconnectedEarly, 0), f(m.refused, 0), f(m.cpuPerGB), f(m.cpuPercent, 0), f(m.rssMB, 0), f(m.ttfbP99Ms, 1), f(m.latencyP99Ms, 2), f(m.aggregateMbps, 0)].join(' | ')} |`,
     );
   }
@@ -125,9 +139,10 @@ function targets(res: BenchResults): string[] {
   const lat = (n: number): number | null | undefined => res.latency?.find((l) => l.clients === n)?.latency?.p99;
   out.push(`- Added latency p99 at 100 clients (latency probe, 2 Mbit/s raw stream): ${verdict(lat(100), TARGETS.latencyP99At100, 'ms')}`);
   out.push(`- Added latency p99 at 1000 clients: ${verdict(lat(1000), TARGETS.latencyP99At1000, 'ms')}`);
-  const growth = live.filter((r) => r.server !== 'icecast' && r.clients >= 500).map((r) => `${serverLabel(r.server)} N=${r.clients}: ${f(r.median.rssPer1000MB, 1)}`);
-  const worst = Math.max(...live.filter((r) => r.server !== 'icecast' && r.clients >= 500).map((r) => r.median.rssPer1000MB).filter(Number.isFinite));
-  out.push(`- RSS growth per 1000 clients (over the idle server): ${verdict(Number.isFinite(worst) ? worst : null, TARGETS.rssPer1000MB, 'MB')} — ${growth.join('; ') || 'no rows'}`);
+  const mine = live.filter((r) => r.server !== 'icecast' && r.clients >= 500);
+  const growth = mine.map((r) => `${serverLabel(r.server)} N=${r.clients}: ${f(rssSlope(live, r), 1)}`);
+  const worst = Math.max(...mine.map((r) => rssSlope(live, r)).filter(Number.isFinite));
+  out.push(`- RSS growth per 1000 clients (slope from the smallest N): ${verdict(Number.isFinite(worst) ? worst : null, TARGETS.rssPer1000MB, 'MB')} — ${growth.join('; ') || 'no rows'}`);
   return out;
 }
 
@@ -159,11 +174,14 @@ export function renderResults(res: BenchResults): string {
     '  everything is measured. Medians of ' + `${res.opts.runs} run(s) per row. The load client runs on the same cores as the server.`,
     `- held = answered 200, not closed by the server, and (live) received ≥ 90 % of ${res.media.kbps} kbit/s in the window; lagging = below that.`,
     '- CPU s/GB = user+system CPU of the server\'s process tree in the window (from /proc; source programs — ffmpeg, latency-feed — left',
-    '  out on both sides) ÷ GB the clients received in the window. RSS = the same tree at the window\'s end; Δ per 1000 = (RSS − idle RSS) / N × 1000.',
+    '  out on both sides) ÷ GB the clients received in the window. RSS = the same tree at the window\'s end; growth per 1000 = slope of RSS from the row with the smallest N.',
     '- added latency p99 = a side probe of 5 clients (its own process) on a 2 Mbit/s stream of time-stamped records served by the same',
     '  server next to the loaded stream (voyandz: a second shared stream; Icecast: latency-feed PUT to a second mount): now − write time,',
     "  CLOCK_MONOTONIC. One keeper client stays on each stream between runs, so no run pays a program's start-up; the probe's and keepers'",
     '  bytes count as delivered.',
+    '- head = connect → response head; TTFB = connect → first body byte. TTFB is mostly the source\'s write granularity: ffmpeg writes',
+    '  its output in 32 KiB blocks, one every ~130 ms at 2 Mbit/s, and a joining client waits for the next one (Icecast\'s burst-on-connect',
+    '  answers from its queue, but it too gets a block at a time from its source).',
     '',
   ];
   if (res.notes.length) lines.push('## Notes', '', ...res.notes.map((n) => `- ${n}`), '');
@@ -201,9 +219,9 @@ export function renderResults(res: BenchResults): string {
   if (res.profile) {
     const p = res.profile;
     lines.push(
-      '## Where a worker\'s CPU goes (voyandz 1 worker, 1000 live clients, `node --cpu-prof`)',
+      `## Where a worker's CPU goes (voyandz 1 worker, ${p.clients} live clients, \`node --cpu-prof\`)`,
       '',
-      `${p.samples} samples over ${p.seconds.toFixed(0)} s (whole worker life: ramp, window, shutdown), ${p.busyPercent} % busy. Self time, % of busy samples:`,
+      `${p.samples} samples over ${p.seconds.toFixed(0)} s (whole worker life: start, ramp, window, shutdown; ${p.clients} clients), ${p.busyPercent} % busy. Self time, % of busy samples:`,
       '',
       '| % | function | where |',
       '|---|---|---|',

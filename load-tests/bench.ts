@@ -46,6 +46,7 @@ interface BenchOptions {
   servers: ServerKind[];
   probes: boolean;
   profile: boolean;
+  profileClients: number;
   out: string;
   quick: boolean;
 }
@@ -66,6 +67,7 @@ function options(): BenchOptions {
       servers: { type: 'string', default: 'voyandz-1,voyandz-cores,icecast' },
       'no-probes': { type: 'boolean', default: false },
       'no-profile': { type: 'boolean', default: false },
+      'profile-clients': { type: 'string', default: '1000' },
       out: { type: 'string', default: fileURLToPath(new URL('../../load-tests/RESULTS.md', import.meta.url)) },
       help: { type: 'boolean', short: 'h' },
     },
@@ -73,7 +75,7 @@ function options(): BenchOptions {
   if (values.help) {
     process.stdout.write(
       'usage: bench [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000] [--runs 3] [--duration 10]\n' +
-        '             [--settle 2] [--servers voyandz-1,voyandz-cores,icecast] [--no-probes] [--no-profile] [--out FILE]\n',
+        '             [--settle 2] [--servers voyandz-1,voyandz-cores,icecast] [--no-probes] [--no-profile] [--profile-clients 1000] [--out FILE]\n',
     );
     process.exit(0);
   }
@@ -91,6 +93,7 @@ function options(): BenchOptions {
     servers: servers as ServerKind[],
     probes: !values['no-probes'],
     profile: !values['no-profile'] && !quick,
+    profileClients: list(values['profile-clients'])[0] ?? 1000,
     out: values.out,
     quick,
   };
@@ -233,6 +236,7 @@ async function oneRun(
     rssMB: rss / 1e6,
     rssPer1000MB: ((rss - idleRss) / 1e6 / n) * 1000,
     ttfbP99Ms: report.ttfbMs.p99 ?? Number.NaN,
+    headP99Ms: report.responseHeadMs.p99 ?? Number.NaN,
     latencyP99Ms: probed?.latencyMs?.p99 ?? Number.NaN,
     aggregateMbps: report.aggregateMbps ?? Number.NaN,
     clientCpuSeconds: report.loadClientCpuSeconds ?? Number.NaN,
@@ -279,7 +283,7 @@ async function benchServer(kind: ServerKind, source: SourceKind, counts: number[
 }
 
 /** One 1000-client live run of voyandz with 1 worker under --cpu-prof; summarizes the worker's profile. */
-async function profileWorker(media: Media, opts: BenchOptions, dir: string, n: number): Promise<ProfileSummary | null> {
+async function profileWorker(media: Media, opts: BenchOptions, dir: string, n: number): Promise<(ProfileSummary & { clients: number }) | null> {
   const profDir = join(dir, 'prof');
   mkdirSync(profDir, { recursive: true });
   log(`profile: voyandz-1 live N=${n} under --cpu-prof`);
@@ -299,7 +303,7 @@ async function profileWorker(media: Media, opts: BenchOptions, dir: string, n: n
     log(`profile: no worker profile in ${profDir} (${readdirSync(profDir).join(', ') || 'empty'})`);
     return null;
   }
-  return summarizeProfile(join(profDir, files[0]));
+  return { ...summarizeProfile(join(profDir, files[0])), clients: n };
 }
 
 async function main(): Promise<void> {
@@ -356,7 +360,7 @@ async function main(): Promise<void> {
       slow = await runSlowReaderProbe({ stalled: 10, readers: 100, maxLagSeconds: 3, durationSeconds: opts.quick ? 25 : 30, workers: 1, bitrate: 2_000_000 });
       engines = await engineRows(media, opts, dir, opts.quick ? 200 : 500);
     }
-    const profile = opts.profile && !interrupted ? await profileWorker(media, opts, dir, 1000).catch((e: Error) => (log(`profile failed: ${e.message}`), null)) : null;
+    const profile = opts.profile && !interrupted ? await profileWorker(media, opts, dir, opts.profileClients).catch((e: Error) => (log(`profile failed: ${e.message}`), null)) : null;
 
     const results: BenchResults = {
       date: new Date().toISOString(),
