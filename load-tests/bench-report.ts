@@ -88,6 +88,21 @@ export function rssSlope(rows: Row[], r: Row): number {
   return ((r.median.rssMB - base.median.rssMB) / (r.clients - base.clients)) * 1000;
 }
 
+/** Least-squares RSS growth per 1000 clients over every row of one server and source: less noisy than any one pair. */
+export function rssFit(rows: Row[], server: ServerKind, source: SourceKind): number {
+  const pts = rows.filter((r) => r.server === server && r.source === source && Number.isFinite(r.median.rssMB));
+  if (pts.length < 2) return Number.NaN;
+  const mx = pts.reduce((a, r) => a + r.clients, 0) / pts.length;
+  const my = pts.reduce((a, r) => a + r.median.rssMB, 0) / pts.length;
+  let cov = 0;
+  let varx = 0;
+  for (const r of pts) {
+    cov += (r.clients - mx) * (r.median.rssMB - my);
+    varx += (r.clients - mx) ** 2;
+  }
+  return varx > 0 ? (cov / varx) * 1000 : Number.NaN;
+}
+
 function table(rows: Row[], live: boolean): string[] {
   const head = live
     ? '| server | N | held (0 lagging) | lagging | dropped early | refused | CPU s/GB | server CPU % | RSS MB | RSS growth per 1000 clients MB | head p99 ms | TTFB p99 ms | added latency p99 ms | aggregate Mbit/s |'
@@ -139,10 +154,14 @@ function targets(res: BenchResults): string[] {
   const lat = (n: number): number | null | undefined => res.latency?.find((l) => l.clients === n)?.latency?.p99;
   out.push(`- Added latency p99 at 100 clients (latency probe, 2 Mbit/s raw stream): ${verdict(lat(100), TARGETS.latencyP99At100, 'ms')}`);
   out.push(`- Added latency p99 at 1000 clients: ${verdict(lat(1000), TARGETS.latencyP99At1000, 'ms')}`);
-  const mine = live.filter((r) => r.server !== 'icecast' && r.clients >= 500);
-  const growth = mine.map((r) => `${serverLabel(r.server)} N=${r.clients}: ${f(rssSlope(live, r), 1)}`);
-  const worst = Math.max(...mine.map((r) => rssSlope(live, r)).filter(Number.isFinite));
-  out.push(`- RSS growth per 1000 clients (slope from the smallest N): ${verdict(Number.isFinite(worst) ? worst : null, TARGETS.rssPer1000MB, 'MB')} — ${growth.join('; ') || 'no rows'}`);
+  for (const kind of ['voyandz-1', 'voyandz-cores'] as const) {
+    if (!live.some((r) => r.server === kind)) continue;
+    const pairs = live.filter((r) => r.server === kind).map((r) => f(rssSlope(live, r), 1)).filter((x) => x !== '–');
+    out.push(
+      `- RSS growth per 1000 clients, ${serverLabel(kind)} (least-squares over the live rows): ${verdict(rssFit(live, kind, 'live'), TARGETS.rssPer1000MB, 'MB')}` +
+        ` (per row, from the smallest N: ${pairs.join(', ') || '–'}; RSS includes V8 heap not yet collected, so single rows are noisy)`,
+    );
+  }
   return out;
 }
 
@@ -188,7 +207,19 @@ export function renderResults(res: BenchResults): string {
   const live = res.rows.filter((r) => r.source === 'live');
   const maxrate = res.rows.filter((r) => r.source === 'maxrate');
   if (live.length) lines.push('## Live source (~2 Mbit/s, `-re`)', '', ...table(live, true), '');
-  if (maxrate.length) lines.push('## Max-rate source (no `-re`)', '', ...table(maxrate, false), '');
+  if (maxrate.length) {
+    lines.push(
+      '## Max-rate source (no `-re`)',
+      '',
+      'Nothing paces the source: the server runs flat out and clients get what they can take. "held to the end" = not closed by the',
+      'server; "refused" here = no answer before the run ended (the server\'s accepting process starved of CPU). voyandz drops a client',
+      'more than `max_lag` (2 s) behind; with several workers, a worker fed through a peer link that falls that far behind loses its',
+      'link, and so all its clients, at once. Icecast drops a client once its queue-size is exceeded.',
+      '',
+      ...table(maxrate, false),
+      '',
+    );
+  }
   if (res.latency) {
     lines.push('## Latency probe (voyandz, 1 worker, raw 2 Mbit/s shared stream of time-stamped records, 50 records/s)', '');
     lines.push('| N | lagging | added latency p50 ms | p99 ms | max ms | samples |', '|---|---|---|---|---|---|');
@@ -227,6 +258,14 @@ export function renderResults(res: BenchResults): string {
       '|---|---|---|',
       ...p.top.map((e) => `| ${e.percent} | \`${e.fn}\` | ${e.where || '(native / VM)'} |`),
       '',
+      ...(p.socketWritePercent !== undefined
+        ? [
+            `Native socket writes (\`writeBuffer\`/\`writev\`, i.e. the write(2) per client per batch): **${p.socketWritePercent} %** of busy time;` +
+              ` voyandz's own JavaScript (src/, workers/): **${p.ownCodePercent} %**. The fan-out is syscall-bound: what is left to win is` +
+              ' fewer, larger writes (bigger batches, which cost latency), not JavaScript.',
+            '',
+          ]
+        : []),
     );
   }
   return `${lines.join('\n')}\n`;

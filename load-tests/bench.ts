@@ -9,7 +9,7 @@
  *                    [--no-probes] [--no-profile] [--out load-tests/RESULTS.md]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,12 +69,20 @@ function options(): BenchOptions {
       'no-profile': { type: 'boolean', default: false },
       'profile-clients': { type: 'string', default: '1000' },
       out: { type: 'string', default: fileURLToPath(new URL('../../load-tests/RESULTS.md', import.meta.url)) },
+      'from-json': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values['from-json']) {
+    // Re-render a previous run (e.g. after changing the report) without running anything.
+    const results = JSON.parse(readFileSync(values['from-json'], 'utf8')) as BenchResults;
+    writeFileSync(values.out, renderResults(results));
+    process.stderr.write(`bench: rendered ${values['from-json']} → ${values.out}\n`);
+    process.exit(0);
+  }
   if (values.help) {
     process.stdout.write(
-      'usage: bench [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000] [--runs 3] [--duration 10]\n' +
+      'usage: bench [--from-json RESULTS.json] [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000] [--runs 3] [--duration 10]\n' +
         '             [--settle 2] [--servers voyandz-1,voyandz-cores,icecast] [--no-probes] [--no-profile] [--profile-clients 1000] [--out FILE]\n',
     );
     process.exit(0);

@@ -31,7 +31,13 @@ export interface ProfileSummary {
   busyPercent: number;
   /** Self time per function, % of busy samples, largest first. */
   top: ProfileEntry[];
+  /** % of busy samples in native socket writes (libuv write/writev: the syscalls). */
+  socketWritePercent: number;
+  /** % of busy samples in voyandz's own JavaScript (src/, workers/). */
+  ownCodePercent: number;
 }
+
+const SOCKET_WRITES = new Set(['writeBuffer', 'writev', 'writeLatin1String', 'writeUtf8String', 'writeAsciiString']);
 
 function shortUrl(url: string): string {
   const m = /(?:dist\/)?((?:src|load-tests|workers)\/[^?]+)$/.exec(url) ?? /node_modules\/(.+)$/.exec(url);
@@ -57,6 +63,14 @@ export function summarizeProfile(file: string, topN = 15): ProfileSummary {
     self.set(key, (self.get(key) ?? 0) + hits);
   }
   const busy = Math.max(1, total - idle);
+  let writes = 0;
+  let own = 0;
+  for (const [key, hits] of self) {
+    const [fn, where] = key.split('\t');
+    if (SOCKET_WRITES.has(fn) && where === '') writes += hits;
+    if (/^(src|workers)\//.test(where)) own += hits;
+  }
+  const pct = (x: number): number => Math.round((x / busy) * 1000) / 10;
   const top = [...self.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, topN)
@@ -70,5 +84,7 @@ export function summarizeProfile(file: string, topN = 15): ProfileSummary {
     samples: total,
     busyPercent: Math.round(((total - idle) / Math.max(1, total)) * 1000) / 10,
     top,
+    socketWritePercent: pct(writes),
+    ownCodePercent: pct(own),
   };
 }
