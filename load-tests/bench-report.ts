@@ -52,6 +52,18 @@ export interface BenchResults {
   engines: { engine: string; clients: number; clientCpuSeconds: number; gbDelivered: number; held: number }[] | null;
   profile: (ProfileSummary & { clients: number }) | null;
   notes: string[];
+  /** Where it ran; filled at run time so a --from-json re-render elsewhere still names the right machine. */
+  machine?: string[];
+}
+
+/** The machine lines of RESULTS.md, for this machine. */
+export function describeMachine(): string[] {
+  const cpu = cpus();
+  return [
+    `- CPU: ${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`,
+    `- RAM: ${(totalmem() / 2 ** 30).toFixed(1)} GiB; kernel ${release()}; Node ${process.version}`,
+    `- ${version('ffmpeg', ['-version'])}; ${version('sh', ['-c', 'icecast2 -v 2>&1 || icecast -v 2>&1'])}`,
+  ];
 }
 
 const TARGETS = { cpuPerGB: 0.55, latencyP99At100: 2, latencyP99At1000: 50, rssPer1000MB: 50 };
@@ -166,7 +178,6 @@ function targets(res: BenchResults): string[] {
 }
 
 export function renderResults(res: BenchResults): string {
-  const cpu = cpus();
   const lines: string[] = [
     '# voyandz load benchmark results',
     '',
@@ -177,9 +188,7 @@ export function renderResults(res: BenchResults): string {
     '',
     '## Machine',
     '',
-    `- CPU: ${cpu.length} × ${cpu[0]?.model ?? 'unknown'}`,
-    `- RAM: ${(totalmem() / 2 ** 30).toFixed(1)} GiB; kernel ${release()}; Node ${process.version}`,
-    `- ${version('ffmpeg', ['-version'])}; ${version('sh', ['-c', 'icecast2 -v 2>&1 || icecast -v 2>&1'])}`,
+    ...(res.machine ?? describeMachine()),
     '',
     '## Method',
     '',

@@ -14,7 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { renderResults, type BenchResults, type Row, type RunResult, type ServerKind, type SourceKind } from './bench-report.js';
+import { describeMachine, renderResults, type BenchResults, type Row, type RunResult, type ServerKind, type SourceKind } from './bench-report.js';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { latencyStreamYaml } from './latency-probe.js';
 import { runLoad, type Engine, type LoadReport } from './load-client.js';
@@ -382,6 +382,7 @@ async function main(): Promise<void> {
       engines,
       profile,
       notes,
+      machine: describeMachine(),
     };
     writeFileSync(opts.out, renderResults(results));
     writeFileSync(opts.out.replace(/\.md$/, '.json'), `${JSON.stringify(results, null, 2)}\n`);
