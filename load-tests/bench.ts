@@ -1,0 +1,443 @@
+/**
+ * `npm run bench`: fan-out cost, capacity, latency and memory of voyandz
+ * (1 worker, and one worker per core) side by side with Icecast 2, on one
+ * ~2 Mbit/s MPEG-TS stream, live (-re) and max-rate. Writes
+ * load-tests/RESULTS.md. Numbers are for reading, never for gating CI.
+ *
+ *   npm run bench -- [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000]
+ *                    [--runs 3] [--duration 10] [--servers voyandz-1,voyandz-cores,icecast]
+ *                    [--no-probes] [--no-profile] [--out load-tests/RESULTS.md]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { describeMachine, renderResults, type BenchResults, type Row, type RunResult, type ServerKind, type SourceKind } from './bench-report.js';
+import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
+import { latencyStreamYaml } from './latency-probe.js';
+import { runLoad, type Engine, type LoadReport } from './load-client.js';
+import { openNetClient, type ClientCounters } from './net-client.js';
+import { loopArgs, makeMedia, type Media } from './media.js';
+import { cmdline, cpuBetween, cpuSnapshot, processTree, treeRss, type CpuSnapshot } from './proc.js';
+import { runSlowReaderProbe } from './slow-reader-probe.js';
+import { icecastBinary, ICECAST_SETTINGS, LATENCY_FEED, startIcecast, startVoyandz, type ServerUnderTest } from './servers.js';
+import { median } from './stats.js';
+
+const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
+/** Source programs run inside voyandz's tree; Icecast's run outside its own, so both are left out of "server" CPU/RSS. */
+const SOURCES = /ffmpeg|latency-feed/;
+/** Latency side-probe: a few clients on a low-rate record stream served next to the loaded one. */
+const PROBE_CLIENTS = 5;
+const PROBE_RATE = 50;
+const PROBE_BITRATE = 2_000_000;
+/** fds the bench process needs besides its clients (probe, pipes, files). */
+const FD_HEADROOM = 200;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface BenchOptions {
+  clients: number[];
+  maxrateClients: number[];
+  runs: number;
+  duration: number;
+  settle: number;
+  servers: ServerKind[];
+  probes: boolean;
+  profile: boolean;
+  profileClients: number;
+  out: string;
+  quick: boolean;
+}
+
+function list(text: string): number[] {
+  return text.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0 && n <= 20000);
+}
+
+function options(): BenchOptions {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      clients: { type: 'string' },
+      'maxrate-clients': { type: 'string' },
+      runs: { type: 'string' },
+      duration: { type: 'string' },
+      settle: { type: 'string', default: '2' },
+      servers: { type: 'string', default: 'voyandz-1,voyandz-cores,icecast' },
+      'no-probes': { type: 'boolean', default: false },
+      'no-profile': { type: 'boolean', default: false },
+      'profile-clients': { type: 'string', default: '1000' },
+      out: { type: 'string', default: fileURLToPath(new URL('../../load-tests/RESULTS.md', import.meta.url)) },
+      'from-json': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values['from-json']) {
+    // Re-render a previous run (e.g. after changing the report) without running anything.
+    const results = JSON.parse(readFileSync(values['from-json'], 'utf8')) as BenchResults;
+    writeFileSync(values.out, renderResults(results));
+    process.stderr.write(`bench: rendered ${values['from-json']} → ${values.out}\n`);
+    process.exit(0);
+  }
+  if (values.help) {
+    process.stdout.write(
+      'usage: bench [--from-json RESULTS.json] [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000] [--runs 3] [--duration 10]\n' +
+        '             [--settle 2] [--servers voyandz-1,voyandz-cores,icecast] [--no-probes] [--no-profile] [--profile-clients 1000] [--out FILE]\n',
+    );
+    process.exit(0);
+  }
+  const quick = values.quick;
+  const servers = values.servers.split(',').map((s) => s.trim());
+  for (const s of servers) {
+    if (s !== 'voyandz-1' && s !== 'voyandz-cores' && s !== 'icecast') throw new Error(`--servers: unknown "${s}" (voyandz-1, voyandz-cores, icecast)`);
+  }
+  return {
+    clients: list(values.clients ?? (quick ? '50,200' : '100,500,1000,2000')),
+    maxrateClients: list(values['maxrate-clients'] ?? (quick ? '50' : '100,1000')),
+    runs: Math.min(20, Math.max(1, Number(values.runs ?? (quick ? 1 : 3)))),
+    duration: Math.min(120, Math.max(2, Number(values.duration ?? (quick ? 4 : 10)))),
+    settle: Math.min(30, Math.max(0, Number(values.settle))),
+    servers: servers as ServerKind[],
+    probes: !values['no-probes'],
+    profile: !values['no-profile'] && !quick,
+    profileClients: list(values['profile-clients'])[0] ?? 1000,
+    out: values.out,
+    quick,
+  };
+}
+
+function fdLimit(): number {
+  const r = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' });
+  const n = Number(r.stdout.trim());
+  return Number.isFinite(n) && n > 0 ? n : 1024;
+}
+
+function log(text: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+}
+
+/** The latency side-probe, in its own process so its event loop is not the loaded one's. */
+function startProbe(url: string, delaySeconds: number, durationSeconds: number): Promise<LoadReport | null> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [LOAD_CLIENT, '--url', url, '-n', String(PROBE_CLIENTS), '--ramp', '0', '--settle', String(delaySeconds),
+        '--duration', String(durationSeconds), '--latency', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
+    child.stderr.resume();
+    const timer = setTimeout(() => child.kill('SIGKILL'), (delaySeconds + durationSeconds + 30) * 1000);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(out) as LoadReport);
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
+async function startServer(kind: ServerKind, source: SourceKind, media: Media, dir: string, nodeArgs: string[] = []): Promise<ServerUnderTest> {
+  const live = source === 'live';
+  if (kind === 'icecast') {
+    return startIcecast(dir, [
+      { mount: '/ts', argv: loopArgs(media, live, ['-f', 'mpegts', '-content_type', 'video/mp2t', '$URL']) },
+      {
+        mount: '/lat',
+        http: true,
+        argv: [process.execPath, LATENCY_FEED, '--rate', String(PROBE_RATE), '--bitrate', String(PROBE_BITRATE), '--icecast', '$URL'],
+      },
+    ]);
+  }
+  // Max-rate: nothing paces the source, so the ring holds max_lag of it at
+  // whatever rate ffmpeg reaches; a short max_lag bounds that memory.
+  const maxLag = live ? 10 : 2;
+  const ts = loopArgs(media, live, ['-f', 'mpegts', '-']).join(' ');
+  return startVoyandz({
+    dir,
+    workers: kind === 'voyandz-1' ? 1 : cpus().length,
+    readyPath: '/stat.json',
+    nodeArgs,
+    body: `${latencyStreamYaml(PROBE_RATE, PROBE_BITRATE, maxLag)}  ts:
+    command: ${ts}
+    mimetype: video/mp2t
+`,
+  });
+}
+
+/** The loaded stream and the latency stream of a server under test. */
+function streamUrls(server: ServerUnderTest): { ts: string; lat: string } {
+  return server.name === 'icecast'
+    ? { ts: server.url('/ts'), lat: server.url('/lat') }
+    : { ts: server.url('/stream/ts'), lat: server.url('/stream/lat') };
+}
+
+/**
+ * One client on each stream for the server's whole life, so runs measure
+ * fan-out, not the start of an on-demand program; their bytes count as
+ * delivered.
+ */
+function keepers(server: ServerUnderTest): ClientCounters[] {
+  const u = streamUrls(server);
+  return [openNetClient(u.ts, null), openNetClient(u.lat, null)];
+}
+
+async function oneRun(
+  server: ServerUnderTest,
+  kept: ClientCounters[],
+  n: number,
+  source: SourceKind,
+  media: Media,
+  opts: BenchOptions,
+  idleRss: number,
+  engine: Engine = 'net',
+): Promise<RunResult> {
+  const ramp = Math.min(5, n / 400);
+  const urls = streamUrls(server);
+  // The probe starts first and its window is aligned on the load's: node's start-up is not the load's TTFB.
+  const PROBE_START_S = 0.7;
+  const probe = opts.probes ? startProbe(urls.lat, PROBE_START_S / 2 + ramp + opts.settle, opts.duration) : Promise.resolve(null);
+  if (opts.probes) await sleep(PROBE_START_S * 1000);
+  let a: CpuSnapshot | null = null;
+  let b: CpuSnapshot | null = null;
+  let rss = 0;
+  const report = await runLoad({
+    urls: [urls.ts],
+    clients: n,
+    rampSeconds: ramp,
+    settleSeconds: opts.settle,
+    durationSeconds: opts.duration,
+    expectKbps: source === 'live' ? media.kbps : null,
+    tolerance: 0.1,
+    latency: false,
+    engine,
+    onWindowStart: () => {
+      a = cpuSnapshot([server.pid], SOURCES);
+      for (const k of kept) k.markStart();
+    },
+    onWindowEnd: () => {
+      b = cpuSnapshot([server.pid], SOURCES);
+      for (const k of kept) k.markEnd();
+      rss = treeRss([server.pid], SOURCES);
+    },
+  });
+  const probed = await probe;
+  const cpu = a && b ? cpuBetween(a, b).total : Number.NaN;
+  // Every byte the server sent in the window: the load's, the probe's (its window is ~aligned) and the keepers'.
+  const sideBytes = (probed?.windowBytes ?? 0) + kept.reduce((sum, k) => sum + k.windowBytes(), 0);
+  const gb = (report.windowBytes + sideBytes) / 1e9;
+  await sleep(1000); // let the server close the run's clients before the next
+  return {
+    connected: report.connected,
+    held: report.held,
+    lagging: report.lagging,
+    disconnectedEarly: report.disconnectedEarly,
+    refused: report.refusedTotal,
+    cpuSeconds: cpu,
+    cpuPercent: (cpu / report.windowSeconds) * 100,
+    gbDelivered: gb,
+    cpuPerGB: gb > 0 ? cpu / gb : Number.NaN,
+    rssMB: rss / 1e6,
+    rssPer1000MB: ((rss - idleRss) / 1e6 / n) * 1000,
+    ttfbP99Ms: report.ttfbMs.p99 ?? Number.NaN,
+    headP99Ms: report.responseHeadMs.p99 ?? Number.NaN,
+    latencyP99Ms: probed?.latencyMs?.p99 ?? Number.NaN,
+    aggregateMbps: report.aggregateMbps ?? Number.NaN,
+    clientCpuSeconds: report.loadClientCpuSeconds ?? Number.NaN,
+  };
+}
+
+function medianRun(runs: RunResult[]): RunResult {
+  const keys = Object.keys(runs[0]) as (keyof RunResult)[];
+  const out = {} as Record<keyof RunResult, number | null>;
+  for (const k of keys) {
+    const values = runs.map((r) => r[k]).filter((v): v is number => typeof v === 'number');
+    out[k] = values.length ? median(values) : null;
+  }
+  return out as unknown as RunResult;
+}
+
+async function benchServer(kind: ServerKind, source: SourceKind, counts: number[], media: Media, opts: BenchOptions, dir: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  log(`${kind} ${source}: starting`);
+  const server = await startServer(kind, source, media, dir);
+  const kept = keepers(server);
+  try {
+    await sleep(2000);
+    // Baseline: streams running, keepers connected, nothing else.
+    const idleRss = treeRss([server.pid], SOURCES);
+    for (const n of counts) {
+      const runs: RunResult[] = [];
+      for (let i = 0; i < opts.runs; i++) {
+        const r = await oneRun(server, kept, n, source, media, opts, idleRss);
+        log(
+          `${kind} ${source} N=${n} run ${i + 1}/${opts.runs}: held ${r.held}/${n} lagging ${r.lagging ?? '-'} ` +
+            `early ${r.disconnectedEarly} cpu ${r.cpuPerGB.toFixed(2)} s/GB rss ${r.rssMB.toFixed(0)} MB ` +
+            `ttfb p99 ${r.ttfbP99Ms} ms lat p99 ${r.latencyP99Ms} ms ${r.aggregateMbps.toFixed(0)} Mbit/s`,
+        );
+        runs.push(r);
+      }
+      rows.push({ server: kind, source, clients: n, idleRssMB: idleRss / 1e6, runs, median: medianRun(runs) });
+    }
+  } finally {
+    for (const k of kept) k.close();
+    await server.stop();
+  }
+  return rows;
+}
+
+/** One 1000-client live run of voyandz with 1 worker under --cpu-prof; summarizes the worker's profile. */
+async function profileWorker(media: Media, opts: BenchOptions, dir: string, n: number): Promise<(ProfileSummary & { clients: number }) | null> {
+  const profDir = join(dir, 'prof');
+  mkdirSync(profDir, { recursive: true });
+  log(`profile: voyandz-1 live N=${n} under --cpu-prof`);
+  const server = await startServer('voyandz-1', 'live', media, dir, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+  let workers: number[] = [];
+  const kept = keepers(server);
+  try {
+    await sleep(1000);
+    await oneRun(server, kept, n, 'live', media, { ...opts, probes: false }, 0);
+    workers = processTree([server.pid]).filter((pid) => /stream-worker/.test(cmdline(pid)));
+  } finally {
+    for (const k of kept) k.close();
+    await server.stop(); // profiles are written as the processes exit
+  }
+  const files = readdirSync(profDir).filter((f) => workers.some((pid) => f.includes(`.${pid}.`)));
+  if (files.length === 0) {
+    log(`profile: no worker profile in ${profDir} (${readdirSync(profDir).join(', ') || 'empty'})`);
+    return null;
+  }
+  return { ...summarizeProfile(join(profDir, files[0])), clients: n };
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const started = Date.now();
+  const limit = fdLimit();
+  const notes: string[] = [];
+  const fits = (n: number): boolean => {
+    if (n + FD_HEADROOM <= limit) return true;
+    notes.push(`N=${n} skipped: needs ~${n + FD_HEADROOM} file descriptors per process, ulimit -n is ${limit} (raise it with ulimit -n).`);
+    return false;
+  };
+  const counts = opts.clients.filter(fits);
+  const maxrateCounts = opts.maxrateClients.filter(fits);
+  let servers = opts.servers;
+  if (servers.includes('icecast') && !icecastBinary()) {
+    notes.push('Icecast rows skipped: icecast2 is not installed (apt-get install -y icecast2).');
+    servers = servers.filter((s) => s !== 'icecast');
+  }
+  for (const note of notes) log(note);
+
+  const dir = mkdtempSync(join(tmpdir(), 'voyandz-bench-'));
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    log('interrupted: stopping after the current run');
+  });
+  try {
+    log('making the test media');
+    const media = makeMedia(dir);
+    log(`media: ${media.file}, ${media.seconds.toFixed(1)} s, ${media.kbps} kbit/s`);
+    const rows: Row[] = [];
+    for (const source of ['live', 'maxrate'] as const) {
+      const list = source === 'live' ? counts : maxrateCounts;
+      if (list.length === 0) continue;
+      for (const kind of servers) {
+        if (interrupted) break;
+        try {
+          rows.push(...(await benchServer(kind, source, list, media, opts, dir)));
+        } catch (error) {
+          const msg = `${kind} ${source}: failed: ${(error as Error).message.split('\n')[0]}`;
+          log(msg);
+          notes.push(msg);
+        }
+      }
+    }
+
+    let latency: BenchResults['latency'] = null;
+    let slow: BenchResults['slowReader'] = null;
+    let engines: BenchResults['engines'] = null;
+    if (opts.probes && !interrupted) {
+      latency = await latencyRows(dir, opts.quick ? [1, 100] : [1, 100, 1000], opts.duration);
+      log('slow-reader probe');
+      slow = await runSlowReaderProbe({ stalled: 10, readers: 100, maxLagSeconds: 3, durationSeconds: opts.quick ? 25 : 30, workers: 1, bitrate: 2_000_000 });
+      engines = await engineRows(media, opts, dir, opts.quick ? 200 : 500);
+    }
+    const profile = opts.profile && !interrupted ? await profileWorker(media, opts, dir, opts.profileClients).catch((e: Error) => (log(`profile failed: ${e.message}`), null)) : null;
+
+    const results: BenchResults = {
+      date: new Date().toISOString(),
+      minutes: (Date.now() - started) / 60000,
+      opts: { runs: opts.runs, duration: opts.duration, settle: opts.settle, quick: opts.quick },
+      media: { seconds: media.seconds, kbps: media.kbps },
+      icecast: ICECAST_SETTINGS,
+      rows,
+      latency,
+      slowReader: slow,
+      engines,
+      profile,
+      notes,
+      machine: describeMachine(),
+    };
+    writeFileSync(opts.out, renderResults(results));
+    writeFileSync(opts.out.replace(/\.md$/, '.json'), `${JSON.stringify(results, null, 2)}\n`);
+    log(`wrote ${opts.out} in ${results.minutes.toFixed(1)} min`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function latencyRows(dir: string, counts: number[], duration: number): Promise<BenchResults['latency']> {
+  log(`latency probe: N=${counts.join(',')}`);
+  const server = await startVoyandz({ dir, body: latencyStreamYaml(50, 2_000_000), workers: 1, readyPath: '/stat.json' });
+  try {
+    const out: NonNullable<BenchResults['latency']> = [];
+    for (const n of counts) {
+      const r = await runLoad({
+        urls: [server.url('/stream/lat')],
+        clients: n,
+        rampSeconds: Math.min(5, n / 400),
+        settleSeconds: 2,
+        durationSeconds: duration,
+        expectKbps: 2000,
+        tolerance: 0.05,
+        latency: true,
+        engine: 'net',
+      });
+      out.push({ clients: n, lagging: r.lagging, latency: r.latencyMs });
+      await sleep(1000);
+    }
+    return out;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The load client's own CPU with each engine, same server and load. */
+async function engineRows(media: Media, opts: BenchOptions, dir: string, n: number): Promise<BenchResults['engines']> {
+  log(`engines: net vs undici at N=${n}`);
+  const server = await startServer('voyandz-1', 'live', media, dir);
+  const kept = keepers(server);
+  try {
+    await sleep(1000);
+    const out: NonNullable<BenchResults['engines']> = [];
+    for (const engine of ['net', 'undici'] as const) {
+      const r = await oneRun(server, kept, n, 'live', media, { ...opts, probes: false }, 0, engine);
+      out.push({ engine, clients: n, clientCpuSeconds: r.clientCpuSeconds, gbDelivered: r.gbDelivered, held: r.held });
+    }
+    return out;
+  } finally {
+    for (const k of kept) k.close();
+    await server.stop();
+  }
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`bench: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,9 @@
+/** Load tests only ever target this machine (see README: loopback only). */
+export function assertLoopback(url: string): URL {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  if (!loopback) throw new Error(`${url}: load tests target loopback addresses (127.0.0.0/8, ::1, localhost) only`);
+  if (u.protocol !== 'http:') throw new Error(`${url}: http:// URLs only`);
+  return u;
+}
