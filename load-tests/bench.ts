@@ -193,7 +193,6 @@ async function oneRun(
   source: SourceKind,
   media: Media,
   opts: BenchOptions,
-  idleRss: number,
   engine: Engine = 'net',
 ): Promise<RunResult> {
   const ramp = Math.min(5, n / 400);
@@ -205,6 +204,9 @@ async function oneRun(
   let a: CpuSnapshot | null = null;
   let b: CpuSnapshot | null = null;
   let rss = 0;
+  // What this run's clients add, measured within the run: RSS also creeps up
+  // from run to run as V8 keeps heap it grew earlier, which is not per client.
+  const rssBefore = treeRss([server.pid], SOURCES);
   const report = await runLoad({
     urls: [urls.ts],
     clients: n,
@@ -242,7 +244,7 @@ async function oneRun(
     gbDelivered: gb,
     cpuPerGB: gb > 0 ? cpu / gb : Number.NaN,
     rssMB: rss / 1e6,
-    rssPer1000MB: ((rss - idleRss) / 1e6 / n) * 1000,
+    rssPer1000MB: ((rss - rssBefore) / 1e6 / n) * 1000,
     ttfbP99Ms: report.ttfbMs.p99 ?? Number.NaN,
     headP99Ms: report.responseHeadMs.p99 ?? Number.NaN,
     latencyP99Ms: probed?.latencyMs?.p99 ?? Number.NaN,
@@ -273,7 +275,7 @@ async function benchServer(kind: ServerKind, source: SourceKind, counts: number[
     for (const n of counts) {
       const runs: RunResult[] = [];
       for (let i = 0; i < opts.runs; i++) {
-        const r = await oneRun(server, kept, n, source, media, opts, idleRss);
+        const r = await oneRun(server, kept, n, source, media, opts);
         log(
           `${kind} ${source} N=${n} run ${i + 1}/${opts.runs}: held ${r.held}/${n} lagging ${r.lagging ?? '-'} ` +
             `early ${r.disconnectedEarly} cpu ${r.cpuPerGB.toFixed(2)} s/GB rss ${r.rssMB.toFixed(0)} MB ` +
@@ -300,7 +302,7 @@ async function profileWorker(media: Media, opts: BenchOptions, dir: string, n: n
   const kept = keepers(server);
   try {
     await sleep(1000);
-    await oneRun(server, kept, n, 'live', media, { ...opts, probes: false }, 0);
+    await oneRun(server, kept, n, 'live', media, { ...opts, probes: false });
     workers = processTree([server.pid]).filter((pid) => /stream-worker/.test(cmdline(pid)));
   } finally {
     for (const k of kept) k.close();
@@ -427,7 +429,7 @@ async function engineRows(media: Media, opts: BenchOptions, dir: string, n: numb
     await sleep(1000);
     const out: NonNullable<BenchResults['engines']> = [];
     for (const engine of ['net', 'undici'] as const) {
-      const r = await oneRun(server, kept, n, 'live', media, { ...opts, probes: false }, 0, engine);
+      const r = await oneRun(server, kept, n, 'live', media, { ...opts, probes: false }, engine);
       out.push({ engine, clients: n, clientCpuSeconds: r.clientCpuSeconds, gbDelivered: r.gbDelivered, held: r.held });
     }
     return out;

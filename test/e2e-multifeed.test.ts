@@ -65,3 +65,39 @@ test('a stream reading a video-only and an audio-only feed on fd 3 and 4 muxes b
     assert.equal(await server.stop(), 0);
   }
 });
+
+/** Raw PCM at 192 kB/s: a reader that stops reading fills its pipe in well under a second. */
+const PCM = 'ffmpeg -hide_banner -loglevel error -re -f lavfi -i sine=frequency=440:sample_rate=48000 -ac 2 -f s16le -';
+
+const LAZY_CONFIG = `
+feeds:
+  a: {command: ${PCM}}
+  b: {command: ${PCM}}
+streams:
+  # Reads only fd 3 (feed a); feed b's pipe on fd 4 is never read.
+  lazy:
+    feeds: [a, b]
+    command: sh -c 'exec cat <&3' \${feeds.a} \${feeds.b}
+    mimetype: application/octet-stream
+  b-only:
+    feed: b
+    command: cat
+    mimetype: application/octet-stream
+`;
+
+test('a program not reading one of its pipes is cut off from that feed; the feed goes on for other readers', async () => {
+  const server = await startServer(LAZY_CONFIG, { workers: 1 });
+  try {
+    const lazy = capture(server.url('/stream/lazy'), { ms: 16000 });
+    const other = capture(server.url('/stream/b-only'), { ms: 16000 });
+    // After max lag (10 s for feeds) the unread pipe is dropped, like a stalled stdin.
+    const drop = await server.waitForLog((line) => /reader of feed b dropped/.test(line.msg ?? ''), 30000);
+    assert.equal(drop.feed, 'b');
+    const [lazyBody, otherBody] = [(await lazy).body.length, (await other).body.length];
+    // 16 s at 192 kB/s is ~3 MB; allow a loaded machine half of it.
+    assert.ok(otherBody > 1_500_000, `b-only got ${otherBody} bytes while lazy stalled feed b's pipe`);
+    assert.ok(lazyBody > 1_500_000, `lazy kept reading feed a: ${lazyBody} bytes`);
+  } finally {
+    await server.stop();
+  }
+});
