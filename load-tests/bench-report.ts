@@ -23,8 +23,6 @@ export interface RunResult {
   gbDelivered: number;
   cpuPerGB: number;
   rssMB: number;
-  /** RSS at the window's end less RSS just before this run's clients connected, per 1000 of them. */
-  rssPer1000MB: number;
   ttfbP99Ms: number;
   headP99Ms: number;
   latencyP99Ms: number;
@@ -51,6 +49,8 @@ export interface BenchResults {
   latency: { clients: number; lagging: number | null; latency: LoadReport['latencyMs'] }[] | null;
   slowReader: SlowReaderReport | null;
   engines: { engine: string; clients: number; clientCpuSeconds: number; gbDelivered: number; held: number }[] | null;
+  /** RSS a fresh server adds for N live clients (absent in results from before it was measured). */
+  memory?: { server: ServerKind; clients: number; baseClients: number; baseMB: number; loadedMB: number; per1000MB: number; held: number }[] | null;
   profile: (ProfileSummary & { clients: number }) | null;
   notes: string[];
   /** Where it ran; filled at run time so a --from-json re-render elsewhere still names the right machine. */
@@ -118,7 +118,7 @@ export function rssFit(rows: Row[], server: ServerKind, source: SourceKind): num
 
 function table(rows: Row[], live: boolean): string[] {
   const head = live
-    ? '| server | N | held (0 lagging) | lagging | dropped early | refused | CPU s/GB | server CPU % | RSS MB | RSS added per 1000 clients MB | RSS slope per 1000 MB | head p99 ms | TTFB p99 ms | added latency p99 ms | aggregate Mbit/s |'
+    ? '| server | N | held (0 lagging) | lagging | dropped early | refused | CPU s/GB | server CPU % | RSS MB | RSS slope per 1000 MB | head p99 ms | TTFB p99 ms | added latency p99 ms | aggregate Mbit/s |'
     : '| server | N | held to the end | dropped early | refused | CPU s/GB | server CPU % | RSS MB | TTFB p99 ms | added latency p99 ms | aggregate Mbit/s |';
   const out = [head, `|${head.split('|').slice(1, -1).map(() => '---').join('|')}|`];
   for (const r of rows) {
@@ -126,7 +126,7 @@ function table(rows: Row[], live: boolean): string[] {
     const common = [serverLabel(r.server), String(r.clients)];
     out.push(
       live
-        ? `| ${[...common, f(m.held, 0), f(m.lagging, 0), f(m.disconnectedEarly, 0), f(m.refused, 0), f(m.cpuPerGB), f(m.cpuPercent, 0), f(m.rssMB, 0), f(m.rssPer1000MB, 1), f(rssSlope(rows, r), 1), f(m.headP99Ms, 1), f(m.ttfbP99Ms, 1), f(m.latencyP99Ms, 2), f(m.aggregateMbps, 0)].join(' | ')} |`
+        ? `| ${[...common, f(m.held, 0), f(m.lagging, 0), f(m.disconnectedEarly, 0), f(m.refused, 0), f(m.cpuPerGB), f(m.cpuPercent, 0), f(m.rssMB, 0), f(rssSlope(rows, r), 1), f(m.headP99Ms, 1), f(m.ttfbP99Ms, 1), f(m.latencyP99Ms, 2), f(m.aggregateMbps, 0)].join(' | ')} |`
         : `| ${[...common, f(m.held, 0), f(m.disconnectedEarly, 0), f(m.refused, 0), f(m.cpuPerGB), f(m.cpuPercent, 0), f(m.rssMB, 0), f(m.ttfbP99Ms, 1), f(m.latencyP99Ms, 2), f(m.aggregateMbps, 0)].join(' | ')} |`,
     );
   }
@@ -169,11 +169,10 @@ function targets(res: BenchResults): string[] {
   out.push(`- Added latency p99 at 1000 clients: ${verdict(lat(1000), TARGETS.latencyP99At1000, 'ms')}`);
   for (const kind of ['voyandz-1', 'voyandz-cores'] as const) {
     if (!live.some((r) => r.server === kind)) continue;
-    const rows = live.filter((r) => r.server === kind);
-    const largest = rows.reduce((max, r) => (r.clients > max.clients ? r : max));
+    const measured = res.memory?.find((m) => m.server === kind);
     out.push(
-      `- RSS added per 1000 clients, ${serverLabel(kind)} (median of the runs at N=${largest.clients}, measured within each run): ` +
-        `${verdict(largest.median.rssPer1000MB, TARGETS.rssPer1000MB, 'MB')}; slope of RSS over the rows (includes heap V8 keeps from earlier runs): ${f(rssFit(live, kind, 'live'), 1)} MB`,
+      `- RSS per 1000 clients, ${serverLabel(kind)} (fresh server, ${measured?.clients ?? '–'} clients): ` +
+        `${measured ? verdict(measured.per1000MB, TARGETS.rssPer1000MB, 'MB') : 'not measured'}; slope of RSS over the long runs above (counts heap V8 keeps from earlier runs): ${f(rssFit(live, kind, 'live'), 1)} MB`,
     );
   }
   return out;
@@ -204,7 +203,7 @@ export function renderResults(res: BenchResults): string {
     '  everything is measured. Medians of ' + `${res.opts.runs} run(s) per row. The load client runs on the same cores as the server.`,
     `- held = answered 200, not closed by the server, and (live) received ≥ 90 % of ${res.media.kbps} kbit/s in the window; lagging = below that.`,
     '- CPU s/GB = user+system CPU of the server\'s process tree in the window (from /proc; source programs — ffmpeg, latency-feed — left',
-    '  out on both sides) ÷ GB the clients received in the window. RSS = the same tree at the window\'s end; RSS added per 1000 = (RSS at the window\'s end − RSS just before the run\'s clients connected) per 1000 clients; slope = RSS growth from the row with the smallest N (it also counts heap V8 kept from earlier runs).',
+    '  out on both sides) ÷ GB the clients received in the window. RSS = the same tree at the window\'s end; slope = RSS growth from the row with the smallest N (it also counts heap V8 kept from earlier runs; memory per client is measured on its own below).',
     '- added latency p99 = a side probe of 5 clients (its own process) on a 2 Mbit/s stream of time-stamped records served by the same',
     '  server next to the loaded stream (voyandz: a second shared stream; Icecast: latency-feed PUT to a second mount): now − write time,',
     "  CLOCK_MONOTONIC. One keeper client stays on each stream between runs, so no run pays a program's start-up; the probe's and keepers'",
@@ -256,6 +255,19 @@ export function renderResults(res: BenchResults): string {
     lines.push('## Load client engines (same load, voyandz 1 worker, live)', '', '| engine | N | held | client CPU s (whole run) | GB in window |', '|---|---|---|---|---|');
     for (const e of res.engines) lines.push(`| ${e.engine} | ${e.clients} | ${e.held} | ${f(e.clientCpuSeconds)} | ${f(e.gbDelivered, 3)} |`);
     lines.push('', 'The raw `net` engine is the default: it reads every socket into one shared buffer with no per-read allocation.', '');
+  }
+  if (res.memory && res.memory.length > 0) {
+    lines.push(
+      '## Memory per client (fresh server, live 2 Mbit/s)',
+      '',
+      'A fresh server, its stream running (one keeper client): RSS of the server tree (source programs left out) at the end of',
+      'a run with 100 clients, then of a run with N; the difference per 1000 extra clients.',
+      '',
+      '| server | N | held | RSS with 100 clients MB | RSS with N clients MB | per 1000 clients MB |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const m of res.memory) lines.push(`| ${serverLabel(m.server)} | ${m.clients} | ${m.held} | ${f(m.baseMB, 0)} | ${f(m.loadedMB, 0)} | ${f(m.per1000MB, 1)} |`);
+    lines.push('');
   }
   lines.push(...targets(res), '');
   if (res.profile) {

@@ -47,6 +47,8 @@ interface BenchOptions {
   probes: boolean;
   profile: boolean;
   profileClients: number;
+  /** Measure only memory per client, adding it to the RESULTS.json of an earlier run. */
+  memoryOnly: boolean;
   out: string;
   quick: boolean;
 }
@@ -70,6 +72,7 @@ function options(): BenchOptions {
       'profile-clients': { type: 'string', default: '1000' },
       out: { type: 'string', default: fileURLToPath(new URL('../../load-tests/RESULTS.md', import.meta.url)) },
       'from-json': { type: 'string' },
+      'memory-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -83,7 +86,8 @@ function options(): BenchOptions {
   if (values.help) {
     process.stdout.write(
       'usage: bench [--from-json RESULTS.json] [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000] [--runs 3] [--duration 10]\n' +
-        '             [--settle 2] [--servers voyandz-1,voyandz-cores,icecast] [--no-probes] [--no-profile] [--profile-clients 1000] [--out FILE]\n',
+        '             [--settle 2] [--servers voyandz-1,voyandz-cores,icecast] [--no-probes] [--no-profile] [--profile-clients 1000] [--out FILE]\n' +
+        '             [--memory-only]  (memory per client on fresh servers, added to the RESULTS.json of an earlier run)\n',
     );
     process.exit(0);
   }
@@ -102,6 +106,7 @@ function options(): BenchOptions {
     probes: !values['no-probes'],
     profile: !values['no-profile'] && !quick,
     profileClients: list(values['profile-clients'])[0] ?? 1000,
+    memoryOnly: values['memory-only'],
     out: values.out,
     quick,
   };
@@ -204,9 +209,6 @@ async function oneRun(
   let a: CpuSnapshot | null = null;
   let b: CpuSnapshot | null = null;
   let rss = 0;
-  // What this run's clients add, measured within the run: RSS also creeps up
-  // from run to run as V8 keeps heap it grew earlier, which is not per client.
-  const rssBefore = treeRss([server.pid], SOURCES);
   const report = await runLoad({
     urls: [urls.ts],
     clients: n,
@@ -244,7 +246,6 @@ async function oneRun(
     gbDelivered: gb,
     cpuPerGB: gb > 0 ? cpu / gb : Number.NaN,
     rssMB: rss / 1e6,
-    rssPer1000MB: ((rss - rssBefore) / 1e6 / n) * 1000,
     ttfbP99Ms: report.ttfbMs.p99 ?? Number.NaN,
     headP99Ms: report.responseHeadMs.p99 ?? Number.NaN,
     latencyP99Ms: probed?.latencyMs?.p99 ?? Number.NaN,
@@ -345,6 +346,17 @@ async function main(): Promise<void> {
     log('making the test media');
     const media = makeMedia(dir);
     log(`media: ${media.file}, ${media.seconds.toFixed(1)} s, ${media.kbps} kbit/s`);
+    const memoryKinds = servers.filter((kind): kind is 'voyandz-1' | 'voyandz-cores' => kind !== 'icecast');
+    const memoryClients = Math.max(...counts);
+    if (opts.memoryOnly) {
+      const json = opts.out.replace(/\.md$/, '.json');
+      const earlier = JSON.parse(readFileSync(json, 'utf8')) as BenchResults;
+      earlier.memory = await memoryRows(memoryKinds, media, opts, dir, memoryClients);
+      writeFileSync(opts.out, renderResults(earlier));
+      writeFileSync(json, `${JSON.stringify(earlier, null, 2)}\n`);
+      log(`added memory per client to ${opts.out}`);
+      return;
+    }
     const rows: Row[] = [];
     for (const source of ['live', 'maxrate'] as const) {
       const list = source === 'live' ? counts : maxrateCounts;
@@ -370,6 +382,7 @@ async function main(): Promise<void> {
       slow = await runSlowReaderProbe({ stalled: 10, readers: 100, maxLagSeconds: 3, durationSeconds: opts.quick ? 25 : 30, workers: 1, bitrate: 2_000_000 });
       engines = await engineRows(media, opts, dir, opts.quick ? 200 : 500);
     }
+    const memory = interrupted ? null : await memoryRows(memoryKinds, media, opts, dir, memoryClients);
     const profile = opts.profile && !interrupted ? await profileWorker(media, opts, dir, opts.profileClients).catch((e: Error) => (log(`profile failed: ${e.message}`), null)) : null;
 
     const results: BenchResults = {
@@ -382,6 +395,7 @@ async function main(): Promise<void> {
       latency,
       slowReader: slow,
       engines,
+      memory,
       profile,
       notes,
       machine: describeMachine(),
@@ -418,6 +432,40 @@ async function latencyRows(dir: string, counts: number[], duration: number): Pro
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * Memory per client: on a fresh server, RSS with 100 clients, then with N.
+ * Within the long runs above RSS creeps up from run to run (V8 keeps heap it
+ * grew), and a just-started process shrinks as its start-up garbage goes, so
+ * neither the slope over those runs nor "over idle" is the cost of a client.
+ */
+async function memoryRows(kinds: ('voyandz-1' | 'voyandz-cores')[], media: Media, opts: BenchOptions, dir: string, n: number): Promise<BenchResults['memory']> {
+  const out: NonNullable<BenchResults['memory']> = [];
+  const base = 100;
+  for (const kind of kinds) {
+    log(`memory: ${kind} live, fresh server, N=${base} then N=${n}`);
+    const server = await startServer(kind, 'live', media, dir);
+    const kept = keepers(server);
+    try {
+      await sleep(2000);
+      const small = await oneRun(server, kept, base, 'live', media, { ...opts, probes: false });
+      const large = await oneRun(server, kept, n, 'live', media, { ...opts, probes: false });
+      out.push({
+        server: kind,
+        clients: n,
+        baseClients: base,
+        baseMB: small.rssMB,
+        loadedMB: large.rssMB,
+        per1000MB: ((large.rssMB - small.rssMB) / (n - base)) * 1000,
+        held: large.held,
+      });
+    } finally {
+      for (const k of kept) k.close();
+      await server.stop();
+    }
+  }
+  return out;
 }
 
 /** The load client's own CPU with each engine, same server and load. */
