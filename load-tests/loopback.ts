@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+
 /** Load tests only ever target this machine (see README: loopback only). */
 export function assertLoopback(url: string): URL {
   const u = new URL(url);
@@ -6,4 +8,17 @@ export function assertLoopback(url: string): URL {
   if (!loopback) throw new Error(`${url}: load tests target loopback addresses (127.0.0.0/8, ::1, localhost) only`);
   if (u.protocol !== 'http:') throw new Error(`${url}: http:// URLs only`);
   return u;
+}
+
+/** A TCP port free on 127.0.0.1 right now, for a server under test. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }

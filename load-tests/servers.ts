@@ -7,9 +7,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './loopback.js';
 
 export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 export const LATENCY_FEED = fileURLToPath(new URL('./latency-feed.js', import.meta.url));
@@ -25,18 +26,6 @@ export interface ServerUnderTest {
   readonly helpers: ChildProcess[];
   url(path: string): string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Status code of a GET on loopback, or null when nothing answers; the body is not read. */

@@ -15,8 +15,8 @@ export interface Capture {
   body: Buffer;
 }
 
-/** GET a stream and keep reading until `bytes` arrived or `ms` passed. */
-export async function capture(url: string, limit: { bytes?: number; ms?: number }): Promise<Capture> {
+/** GET a stream and keep reading until `bytes` arrived or `ms` passed; `onChunk` sees each chunk as it arrives. */
+export async function capture(url: string, limit: { bytes?: number; ms?: number }, onChunk?: (chunk: Buffer) => void): Promise<Capture> {
   const response = await request(url, { dispatcher: agent });
   const chunks: Buffer[] = [];
   let size = 0;
@@ -31,6 +31,7 @@ export async function capture(url: string, limit: { bytes?: number; ms?: number 
     response.body.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.length;
+      onChunk?.(chunk);
       if (limit.bytes !== undefined && size >= limit.bytes) done();
     });
     response.body.on('end', done);

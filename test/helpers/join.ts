@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { request } from 'undici';
-import { agent } from './clients.js';
+import { capture } from './clients.js';
 
 const run = promisify(execFile);
 
@@ -16,27 +15,13 @@ export interface TimedCapture {
 /** GET a stream for `ms` milliseconds, noting when each byte arrived. */
 export async function captureTimed(url: string, ms: number): Promise<TimedCapture> {
   const sentAt = performance.now();
-  const response = await request(url, { dispatcher: agent });
-  const chunks: Buffer[] = [];
   const marks: { ms: number; bytes: number }[] = [];
   let bytes = 0;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      response.body.removeAllListeners('data');
-      response.body.destroy();
-      resolve();
-    }
-    response.body.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      bytes += chunk.length;
-      marks.push({ ms: performance.now() - sentAt, bytes });
-    });
-    response.body.on('end', done);
-    response.body.on('error', done);
+  const { body } = await capture(url, { ms }, (chunk) => {
+    bytes += chunk.length;
+    marks.push({ ms: performance.now() - sentAt, bytes });
   });
-  return { body: Buffer.concat(chunks), sentAt, marks };
+  return { body, sentAt, marks };
 }
 
 export interface FirstFrame {
