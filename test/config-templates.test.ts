@@ -168,6 +168,12 @@ test('template mistakes: unknown template, missing and unknown arguments, unknow
   );
 });
 
+test('args: without template: is an error, not silently ignored', () => {
+  assert.deepEqual(errorsOf(yaml('feeds:', '  cam1:', '    command: cat', '    args: { url: x }')), [
+    'config.yaml:4:5: feeds.cam1.args: args: fills the params of a template: add template: NAME',
+  ]);
+});
+
 test('a required param with no argument names what to add', () => {
   assert.deepEqual(
     errorsOf(yaml('templates:', '  camera:', '    params: { url: ~ }', '    command: ffmpeg -i ${url} -f mpegts -', 'feeds:', '  cam1:', '    template: camera')),

@@ -51,7 +51,7 @@ interface Origin {
 export interface Expansion {
   /** The data with feeds: and streams: expanded (templates: and generate: kept, for the schema to check). */
   data: unknown;
-  /** Problems only expansion can see, at paths in the file. */
+  /** Problems only expansion can see, at paths in the file (repeats across a set's instances included: the loader dedupes). */
   issues: PathIssue[];
   /**
    * Turns an issue found in the expanded data (feeds.cam3.mode) into one
@@ -133,7 +133,7 @@ export function expandConfig(data: unknown): Expansion {
 
   return {
     data: { ...top, ...(hasEntries(top, 'feeds', sets) ? { feeds: expanded.feeds } : {}), ...(hasEntries(top, 'streams', sets) ? { streams: expanded.streams } : {}) },
-    issues: dedupe(issues),
+    issues,
     translate: (issue) => translate(issue, origins, failed),
   };
 }
@@ -187,6 +187,10 @@ type Instance = { ok: boolean; fields: Fields; origin: Origin };
 function instantiate(entry: Fields, origin: Origin, vars: Variables, templates: Map<string, Template>, issues: PathIssue[]): Instance {
   const { template: templateName, args, ...own } = entry;
   if (templateName === undefined) {
+    if (args !== undefined) {
+      issues.push({ path: [...origin.entry, 'args'], message: 'args: fills the params of a template: add template: NAME', at: 'key' });
+      return { ok: false, fields: own, origin };
+    }
     if (vars.size === 0) return { ok: true, fields: own, origin };
     const fields = substituteFields(own, vars, origin.entry, issues);
     return { ok: fields !== undefined, fields: fields ?? own, origin };
