@@ -13,7 +13,7 @@
  * does that often). Single-threaded, no I/O: process.cpuUsage() is the
  * policy's cost.
  */
-import { RawJoinPolicy, type JoinPolicy } from '../src/fanout/join-policy.js';
+import { RawJoinPolicy, type JoinPolicy } from '../src/fanout/join/policy.js';
 import { policyFor } from '../src/fanout/join/policy-for.js';
 import { JOIN_SAMPLES, recordSample } from '../test/helpers/join-samples.js';
 

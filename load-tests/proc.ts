@@ -1,7 +1,9 @@
 /**
- * What the server under test costs, read from /proc: CPU (user and system
- * ticks) and resident memory of a set of root processes and all their
- * descendants (workers, ffmpeg, …).
+ * What tests and benchmarks read from /proc: which processes exist (by
+ * parent, process group or command line) and what a server under test costs
+ * (CPU ticks and resident memory of a set of roots and all their
+ * descendants: workers, ffmpeg, …). Test and bench code only: the server
+ * itself never reads /proc.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -15,7 +17,11 @@ const CLK_TCK = ((): number => {
 })();
 
 interface ProcStat {
+  pid: number;
   ppid: number;
+  pgrp: number;
+  /** One-letter state ('R', 'S', 'Z', …). */
+  state: string;
   utime: number;
   stime: number;
 }
@@ -25,22 +31,59 @@ function readStat(pid: number): ProcStat | null {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     // Fields after the command name, which may hold spaces and parentheses.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]) };
+    return { pid, state: f[0] ?? '?', ppid: Number(f[1]), pgrp: Number(f[2]), utime: Number(f[11]), stime: Number(f[12]) };
   } catch {
     return null; // it ended while we looked
   }
 }
 
-/** The roots and every live descendant. */
-export function processTree(roots: readonly number[]): number[] {
-  const children = new Map<number, number[]>();
+function allStats(): ProcStat[] {
+  const list: ProcStat[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const st = readStat(Number(entry));
-    if (!st) continue;
+    if (st) list.push(st);
+  }
+  return list;
+}
+
+/** True while `pid` exists and is not a zombie. */
+export function isProcessAlive(pid: number): boolean {
+  const st = readStat(pid);
+  return st !== null && st.state !== 'Z';
+}
+
+/**
+ * Pids of all living descendants of `pid`. Orphans reparented to init are no
+ * longer descendants: record the tree while it runs and check those pids
+ * later with isProcessAlive() or listProcessGroup().
+ */
+export function listDescendants(pid: number): number[] {
+  const living = new Set(allStats().filter((st) => st.state !== 'Z').map((st) => st.pid));
+  return processTree([pid]).filter((p) => p !== pid && living.has(p));
+}
+
+/** Living (non-zombie) members of process group `pgid`, whoever their parent is now. */
+export function listProcessGroup(pgid: number): number[] {
+  return allStats()
+    .filter((st) => st.pgrp === pgid && st.state !== 'Z')
+    .map((st) => st.pid);
+}
+
+/** Pids of live processes whose command line contains `token` (zombies excluded). */
+export function pidsWithToken(token: string): number[] {
+  return allStats()
+    .filter((st) => st.state !== 'Z' && cmdline(st.pid).includes(token))
+    .map((st) => st.pid);
+}
+
+/** The roots and every live descendant. */
+export function processTree(roots: readonly number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const st of allStats()) {
     const list = children.get(st.ppid);
-    if (list) list.push(Number(entry));
-    else children.set(st.ppid, [Number(entry)]);
+    if (list) list.push(st.pid);
+    else children.set(st.ppid, [st.pid]);
   }
   const out: number[] = [];
   const stack = [...roots];

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from './helpers/server.js';
 import { capture, ffprobe, getText, rawExchange, save, sleep } from './helpers/clients.js';
-import { pidsWithToken } from './helpers/procs.js';
+import { pidsWithToken } from '../load-tests/proc.js';
 
 let server: RunningServer;
 const dir = mkdtempSync(join(tmpdir(), 'voyandz-http-'));

@@ -9,6 +9,7 @@ import { startServer } from './helpers/server.js';
 import { getText, save, sleep, waitFor } from './helpers/clients.js';
 import { JOIN_SAMPLES, TEST_INPUTS, type JoinSample } from './helpers/join-samples.js';
 import { arrivalOf, captureTimed, firstFrame, firstFrameEnd } from './helpers/join.js';
+import type { JoinMode } from '../src/fanout/join/container-policy.js';
 
 const run = promisify(execFile);
 
@@ -31,7 +32,7 @@ streams:
 
 interface Case {
   sample: JoinSample;
-  join: 'keyframe' | 'next-keyframe';
+  join: JoinMode;
 }
 
 const cases: Case[] = [

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer } from './helpers/server.js';
 import { capture, getText, sleep, waitFor } from './helpers/clients.js';
-import { isAlive, pidsWithToken } from './helpers/procs.js';
+import { isProcessAlive as isAlive, pidsWithToken } from '../load-tests/proc.js';
 
 /** A cheap MPEG-TS feed; `token` makes its process findable in /proc. */
 const feed = (token: string, extra = ''): string => `

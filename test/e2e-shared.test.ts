@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { startServer } from './helpers/server.js';
 import { capture, ffprobe, getText, save, sleep, waitFor } from './helpers/clients.js';
 import { parsePrometheus, sampleValue } from './helpers/metrics.js';
-import { treeRss } from './helpers/procs.js';
+import { treeRss } from '../load-tests/proc.js';
 
 const TS_CONFIG = `
 feeds:
@@ -105,7 +105,7 @@ streams:
   try {
     const fast = capture(server.url('/stream/raw'), { ms: 14000 });
     await sleep(1000);
-    const rssBefore = treeRss(server.process.pid ?? 0);
+    const rssBefore = treeRss([server.process.pid ?? 0]);
     const slow = connect(server.port, '127.0.0.1');
     slow.on('error', () => undefined);
     slow.write(`GET /stream/raw HTTP/1.1\r\nHost: x\r\n\r\n`);
@@ -117,7 +117,7 @@ streams:
       return sampleValue(samples, 'voyandz_clients_dropped_total', { stream: 'raw', reason: 'lag' }) === 1 ? samples : undefined;
     }, 20000, 250);
     assert.equal(sampleValue(dropped, 'voyandz_stream_clients', { stream: 'raw' }), 1, 'the fast client is still there');
-    const rssAfter = treeRss(server.process.pid ?? 0);
+    const rssAfter = treeRss([server.process.pid ?? 0]);
     assert.ok(rssAfter - rssBefore < 150 * 1024 * 1024, `RSS grew by ${rssAfter - rssBefore} bytes`);
     // The dropped client, reading again, finds a connection reset after the backlog it had.
     slow.resume();

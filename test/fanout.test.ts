@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { test } from 'node:test';
 import { Fanout, type FanoutSink } from '../src/fanout/fanout.js';
-import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from '../src/fanout/join-policy.js';
+import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from '../src/fanout/join/policy.js';
 import { StreamRing } from '../src/fanout/ring.js';
+import { waitFor } from './helpers/clients.js';
 import { ContainerJoinPolicy, type JoinMode } from '../src/fanout/join/container-policy.js';
 import type { ContainerParser } from '../src/fanout/join/parser.js';
 
@@ -60,13 +61,7 @@ async function loopback(n: number): Promise<Loopback> {
 }
 
 /** Polls `cond` each event-loop turn; the limit only keeps a broken build from hanging. */
-async function until(cond: () => boolean, what: string, limitMs = 30_000): Promise<void> {
-  const giveUp = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > giveUp) throw new Error(`gave up waiting: ${what}`);
-    await tick();
-  }
-}
+const until = (cond: () => boolean, what: string): Promise<true> => waitFor(() => cond() || undefined, 30_000, 0, what);
 
 function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { policyFor } from '../src/fanout/join/policy-for.js';
-import type { JoinPolicy } from '../src/fanout/join-policy.js';
+import type { JoinPolicy } from '../src/fanout/join/policy.js';
 import { JOIN_SAMPLES, recordSample } from './helpers/join-samples.js';
+import { firstFrame } from './helpers/join.js';
 
 const run = promisify(execFile);
 
@@ -48,14 +49,6 @@ function trace(policy: JoinPolicy, data: Buffer, nextSize: () => number): Trace 
   return { joins, header };
 }
 
-async function firstFrame(file: string, video: boolean): Promise<Record<string, string>> {
-  const { stdout } = await run('ffprobe', [
-    '-v', 'error', '-select_streams', video ? 'v:0' : 'a:0', '-show_frames', '-read_intervals', '%+#1',
-    '-show_entries', 'frame=key_frame,pict_type', '-of', 'default=noprint_wrappers=1', file,
-  ]);
-  return Object.fromEntries(stdout.trim().split('\n').map((l) => l.split('=') as [string, string]));
-}
-
 for (const sample of JOIN_SAMPLES) {
   test(`join parser ${sample.name}: same join points whatever the chunking; header + join point decodes cleanly`, async () => {
     const data = await recordSample(sample, 5);
@@ -89,10 +82,10 @@ for (const sample of JOIN_SAMPLES) {
       assert.equal(stderr, '', `${sample.name}: decoding the joined bytes`);
       const frame = await firstFrame(file, sample.video);
       if (sample.video) {
-        assert.equal(frame.key_frame, '1', `${sample.name}: first frame is a keyframe`);
-        assert.equal(frame.pict_type, 'I');
+        assert.equal(frame.keyFrame, '1', `${sample.name}: first frame is a keyframe`);
+        assert.equal(frame.pictType, 'I');
       } else {
-        assert.ok(frame.key_frame !== undefined, `${sample.name}: decodes an audio frame`);
+        assert.ok(frame.keyFrame !== undefined, `${sample.name}: decodes an audio frame`);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

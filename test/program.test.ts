@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Program, type ProgramExit, type ProgramOptions } from '../src/pipeline/program.js';
-import { isProcessAlive, listDescendants, listProcessGroup } from '../src/pipeline/process-tree.js';
+import { cmdline, isProcessAlive, listDescendants, listProcessGroup } from '../load-tests/proc.js';
 import { RestartPolicy } from '../src/pipeline/restart-policy.js';
+import { waitFor } from './helpers/clients.js';
 
 const FFMPEG = '/usr/bin/ffmpeg';
 
@@ -20,28 +20,15 @@ function exitOf(program: Program): Promise<ProgramExit> {
   return new Promise((resolve) => program.once('exit', resolve));
 }
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<true> =>
+  waitFor(async () => (await cond()) || undefined, timeoutMs, 20, what);
 
 test('stop() ends the whole process group, not only the leader', async () => {
   const program = run(['sh', '-c', 'sleep 100 & sleep 100; wait']);
   const pid = program.pid as number;
   assert.ok(pid > 0);
   try {
-    await waitFor('two sleeps', () => listDescendants(pid).length >= 2);
+    await until('two sleeps', () => listDescendants(pid).length >= 2);
     const tree = [pid, ...listDescendants(pid)];
     assert.deepEqual(new Set(listProcessGroup(pid)), new Set(tree));
     const exited = exitOf(program);
@@ -49,7 +36,7 @@ test('stop() ends the whole process group, not only the leader', async () => {
     const exit = await exited;
     assert.equal(exit.stopped, true);
     assert.equal(exit.signal, 'SIGTERM');
-    await waitFor('no survivors', () => tree.every((p) => !isProcessAlive(p)), 5000);
+    await until('no survivors', () => tree.every((p) => !isProcessAlive(p)), 5000);
     assert.deepEqual(listProcessGroup(pid), []);
     await program.stop(); // again, after the exit: resolves at once
   } finally {
@@ -112,7 +99,7 @@ test('stderr goes to logdir/<kind>_<name>.log and rotates at the cap', async () 
     const first = run(['sh', '-c', script], opts);
     assert.equal((await exitOf(first)).code, 0);
     const log = join(logdir, 'stream_rot.log');
-    await waitFor('exit note in log', async () => (await readFile(log, 'utf8').catch(() => '')).includes('exit code 0'));
+    await until('exit note in log', async () => (await readFile(log, 'utf8').catch(() => '')).includes('exit code 0'));
     const files = (await readdir(logdir)).sort();
     assert.deepEqual(files, ['stream_rot.log', 'stream_rot.log.1', 'stream_rot.log.2']);
     for (const f of files) assert.ok((await stat(join(logdir, f))).size <= 2000, `${f} over the cap`);
@@ -122,7 +109,7 @@ test('stderr goes to logdir/<kind>_<name>.log and rotates at the cap', async () 
 
     const second = run(['sh', '-c', 'echo again >&2'], { ...opts, logMaxBytes: 1 << 20 });
     await exitOf(second);
-    await waitFor('second run in log', async () => (await readFile(log, 'utf8')).includes('again\n=== '));
+    await until('second run in log', async () => (await readFile(log, 'utf8')).includes('again\n=== '));
     const text = await readFile(log, 'utf8');
     assert.ok(text.startsWith(newest), 'append mode keeps the earlier run');
     assert.match(text, /=== \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z voyandz: start \(pid \d+\): sh -c 'echo again >&2'\n/);
@@ -136,7 +123,7 @@ test('a program ignoring SIGTERM is SIGKILLed after the grace period', async () 
   const program = run(['sh', '-c', 'trap "" TERM; sleep 100; echo not reached']);
   const pid = program.pid as number;
   try {
-    await waitFor('sleep to start', () => listDescendants(pid).some((p) => cmdline(p).startsWith('sleep')));
+    await until('sleep to start', () => listDescendants(pid).some((p) => cmdline(p).startsWith('sleep')));
     const tree = [pid, ...listDescendants(pid)];
     const started = Date.now();
     const exited = exitOf(program);
@@ -144,7 +131,7 @@ test('a program ignoring SIGTERM is SIGKILLed after the grace period', async () 
     const exit = await exited;
     assert.equal(exit.signal, 'SIGKILL');
     assert.ok(Date.now() - started >= 250, 'SIGTERM alone did not end it');
-    await waitFor('no survivors', () => tree.every((p) => !isProcessAlive(p)), 5000);
+    await until('no survivors', () => tree.every((p) => !isProcessAlive(p)), 5000);
   } finally {
     await program.stop(0);
   }

@@ -5,8 +5,8 @@
 import type { Socket } from 'node:net';
 import { createLogger } from '../src/log.js';
 import type { PrimaryToWorker, WorkerMetricsJson, WorkerToPrimary } from '../src/cluster/messages.js';
-import { WorkerRuntime } from '../src/worker/runtime.js';
-import { WorkerMetrics } from '../src/metrics/worker-metrics.js';
+import { WorkerRuntime } from './stream/runtime.js';
+import { WorkerMetrics } from './stream/worker-metrics.js';
 
 const workerId = Number(process.env.VOYANDZ_WORKER_ID ?? 0);
 const log = createLogger({ worker: workerId });

@@ -4,6 +4,7 @@
  * references are checked. Plain data only: it crosses process boundaries
  * (primary -> workers) as JSON.
  */
+import type { JoinSetting } from '../fanout/join/container.js';
 
 export type FeedMode = 'on-demand' | 'continuous' | 'autostart' | { lingerSeconds: number };
 
@@ -49,7 +50,7 @@ export interface StreamConfig {
   /** Shot streams only: time limit before answering 504 and killing the program. */
   shotTimeoutSeconds: number;
   /** Shared streams: where late joiners start (`auto` resolved from the mimetype). */
-  join: 'keyframe' | 'next-keyframe' | 'raw';
+  join: JoinSetting;
 }
 
 export interface PagesConfig {

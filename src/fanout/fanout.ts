@@ -23,7 +23,7 @@
  * sink; the only per-batch allocation is the batch itself.
  */
 import type { Socket } from 'node:net';
-import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from './join-policy.js';
+import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from './join/policy.js';
 import { StreamRing } from './ring.js';
 
 /** Free-form facts about a sink, for stats pages. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { FeedConfig, ServerConfig, StreamConfig } from '../config/types.js';
 import { Fanout } from '../fanout/fanout.js';
-import { RawJoinPolicy, type JoinPolicy } from '../fanout/join-policy.js';
+import { RawJoinPolicy, type JoinPolicy } from '../fanout/join/policy.js';
 import { policyFor } from '../fanout/join/policy-for.js';
 import type { ProgramState } from '../stats/types.js';
 import { FeedReaders, feedReadersFor } from './feed-readers.js';

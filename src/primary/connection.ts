@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { ERRORS } from '../errors.js';
-import { hasBody, parseRequestHead, type RequestHead } from './request-head.js';
+import { hasBody, parseRequestHead, type RequestHead } from '../http/request-head.js';
 
 /** What the primary does with one parsed request. */
 export type RequestDecision =

@@ -11,7 +11,7 @@ import { PrimaryMetrics } from '../metrics/primary-metrics.js';
 import { createPagesApp } from '../pages/pages-app.js';
 import { buildClusterStats } from '../stats/cluster-stats.js';
 import { serveConnection, type PageResponse, type RequestDecision } from './connection.js';
-import type { RequestHead } from './request-head.js';
+import type { RequestHead } from '../http/request-head.js';
 import { Router } from './router.js';
 import { WorkerPool } from './worker-pool.js';
 

@@ -92,13 +92,21 @@ export function rawExchange(port: number, parts: (string | Buffer)[], options: {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Poll until `check` returns a value (not undefined/false) or time runs out. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15000, stepMs = 100): Promise<T> {
+/**
+ * Poll until `check` returns a value (not undefined/false) or time runs out.
+ * `stepMs` 0 polls every event-loop turn (for in-process fan-out tests).
+ */
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15000,
+  stepMs = 100,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(stepMs);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await (stepMs === 0 ? new Promise<void>((resolve) => setImmediate(resolve)) : sleep(stepMs));
   }
 }

@@ -1,7 +1,9 @@
-import type { JoinPoint, JoinPolicy } from '../join-policy.js';
+import type { JoinPoint, JoinPolicy } from './policy.js';
+import type { JoinSetting } from './container.js';
 import type { ContainerParser } from './parser.js';
 
-export type JoinMode = 'keyframe' | 'next-keyframe';
+/** The join settings a container parser serves (raw needs none). */
+export type JoinMode = Exclude<JoinSetting, 'raw'>;
 
 /**
  * Recognises the first bytes of a stream (EBML header, ftyp, "FLV", ...).

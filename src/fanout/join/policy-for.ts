@@ -1,4 +1,4 @@
-import { RawJoinPolicy, type JoinPolicy } from '../join-policy.js';
+import { RawJoinPolicy, type JoinPolicy } from './policy.js';
 import { AudioFrameParser } from './audio-frames.js';
 import { ContainerJoinPolicy, type StreamSignature } from './container-policy.js';
 import { FlvParser } from './flv.js';

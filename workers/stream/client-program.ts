@@ -1,7 +1,7 @@
-import type { ServerConfig, StreamConfig } from '../config/types.js';
-import type { FeedReaders } from '../pipeline/feed-readers.js';
-import { Program } from '../pipeline/program.js';
-import type { ProgramRegistry } from '../pipeline/tap.js';
+import type { ServerConfig, StreamConfig } from '../../src/config/types.js';
+import type { FeedReaders } from '../../src/pipeline/feed-readers.js';
+import { Program } from '../../src/pipeline/program.js';
+import type { ProgramRegistry } from '../../src/pipeline/tap.js';
 
 /**
  * Starts the program of one client (an exclusive stream or a shot) with its

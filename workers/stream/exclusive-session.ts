@@ -1,14 +1,10 @@
 import type { Socket } from 'node:net';
-import type { ServerConfig, StreamConfig } from '../config/types.js';
-import type { FeedReaders } from '../pipeline/feed-readers.js';
-import type { ProgramRegistry } from '../pipeline/tap.js';
+import type { ServerConfig, StreamConfig } from '../../src/config/types.js';
+import type { FeedReaders } from '../../src/pipeline/feed-readers.js';
+import type { ProgramRegistry } from '../../src/pipeline/tap.js';
 import { startClientProgram } from './client-program.js';
-import { streamResponseHead } from './response.js';
-
-export interface SessionResult {
-  status: number;
-  bytes: number;
-}
+import { streamResponseHead } from '../../src/http/response.js';
+import type { SessionResult } from './session.js';
 
 /**
  * `client: exclusive`: one program per client, for formats a player cannot

@@ -1,9 +1,9 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { Fanout } from '../fanout/fanout.js';
-import type { JoinPolicy } from '../fanout/join-policy.js';
-import type { Tap } from '../pipeline/tap.js';
+import { Fanout } from '../../src/fanout/fanout.js';
+import type { JoinPolicy } from '../../src/fanout/join/policy.js';
+import type { Tap } from '../../src/pipeline/tap.js';
 
 /**
  * Stream bytes between workers travel over unix sockets: one connection per

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { WorkerStats } from '../stats/types.js';
+import type { WorkerStats } from '../../src/stats/types.js';
 
 /**
  * One worker's metrics. Values are read from the runtime's stats when

@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
-import type { FanoutSink } from '../fanout/fanout.js';
-import type { StreamConfig } from '../config/types.js';
-import type { Tap } from '../pipeline/tap.js';
-import { streamResponseHead } from './response.js';
-import type { SessionResult } from './exclusive-session.js';
+import type { FanoutSink } from '../../src/fanout/fanout.js';
+import type { StreamConfig } from '../../src/config/types.js';
+import type { Tap } from '../../src/pipeline/tap.js';
+import { streamResponseHead } from '../../src/http/response.js';
+import type { SessionResult } from './session.js';
 
 /**
  * A client of a shared stream: the response head, then whatever the stream's

@@ -1,18 +1,19 @@
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { ServerConfig, StreamConfig } from '../config/types.js';
-import type { HandedRequest, WorkerSetup } from '../cluster/messages.js';
-import { findComponents } from '../cluster/assignment.js';
-import { Source } from '../pipeline/source.js';
-import { FeedReaders, feedReadersFor } from '../pipeline/feed-readers.js';
-import type { ProgramRegistry, Tap } from '../pipeline/tap.js';
-import type { ClientStats, SourceStats, StreamClientStats, WorkerStats } from '../stats/types.js';
-import { RateMeter } from '../stats/rate-meter.js';
-import { policyFor } from '../fanout/join/policy-for.js';
+import type { ServerConfig, StreamConfig } from '../../src/config/types.js';
+import type { HandedRequest, WorkerSetup } from '../../src/cluster/messages.js';
+import { findComponents } from '../../src/cluster/assignment.js';
+import { Source } from '../../src/pipeline/source.js';
+import { FeedReaders, feedReadersFor } from '../../src/pipeline/feed-readers.js';
+import type { ProgramRegistry, Tap } from '../../src/pipeline/tap.js';
+import type { ClientStats, SourceStats, StreamClientStats, WorkerStats } from '../../src/stats/types.js';
+import { RateMeter } from '../../src/stats/rate-meter.js';
+import { policyFor } from '../../src/fanout/join/policy-for.js';
 import { RemoteStream, startPeerServer } from './peer-link.js';
-import { serveShared } from './client-session.js';
-import { serveExclusive, type SessionResult } from './exclusive-session.js';
-import { serveShot } from './shot.js';
+import { serveShared } from './shared-session.js';
+import { serveExclusive } from './exclusive-session.js';
+import type { SessionResult } from './session.js';
+import { serveShot } from './shot-session.js';
 
 interface ClientRecord {
   stream: string;

@@ -1,11 +1,11 @@
 import type { Socket } from 'node:net';
-import type { ServerConfig, StreamConfig } from '../config/types.js';
-import type { ProgramExit } from '../pipeline/program.js';
-import type { FeedReaders } from '../pipeline/feed-readers.js';
-import type { ProgramRegistry } from '../pipeline/tap.js';
+import type { ServerConfig, StreamConfig } from '../../src/config/types.js';
+import type { ProgramExit } from '../../src/pipeline/program.js';
+import type { FeedReaders } from '../../src/pipeline/feed-readers.js';
+import type { ProgramRegistry } from '../../src/pipeline/tap.js';
 import { startClientProgram } from './client-program.js';
-import { completeResponse } from './response.js';
-import type { SessionResult } from './exclusive-session.js';
+import { completeResponse } from '../../src/http/response.js';
+import type { SessionResult } from './session.js';
 
 /** A shot answer is held in memory whole (it needs a Content-Length). */
 const MAX_SHOT_BYTES = 64 * 1024 * 1024;
