@@ -8,7 +8,7 @@ import { locateFfmpeg } from './ffmpeg-locator.js';
 import { loadConfigInThread, closeConfigThreads } from './config/load-in-thread.js';
 import { renderConfig } from './config/render.js';
 import { configJsonSchemaText } from './config/json-schema.js';
-import { startPrimary } from './primary/primary.js';
+import { Primary } from './primary/primary.js';
 import { PROGRAM_NAME, VERSION } from './version.js';
 import { ERRORS } from './errors.js';
 
@@ -100,7 +100,7 @@ async function main(): Promise<number> {
   }
   let primary;
   try {
-    primary = await startPrimary(loaded.config, log);
+    primary = await Primary.start(loaded.config, log);
   } catch (error) {
     log.fatal({ err: error }, (error as Error).message);
     return 1;

@@ -1,52 +1,73 @@
 /**
  * Every error voyandz reports to a user, in one place (like fastify's
  * lib/errors.js): a stable code to search for, a message template and, for
- * errors answered over HTTP, a status.
+ * errors answered over HTTP, a status. This table is the only source: an
+ * HTTP error answer is built from it (src/http/error-response.ts), a log
+ * line names its code from it, and a test checks that every code is used and
+ * documented in the README.
  */
 
-export interface ErrorDefinition {
-  code: string;
-  status?: number;
-  message: (...args: string[]) => string;
+export interface ErrorDefinition<A extends string[] = string[]> {
+  readonly code: string;
+  /** HTTP status when the error is answered to a client; undefined for errors only logged or printed. */
+  readonly status: number | undefined;
+  readonly message: (...args: A) => string;
 }
 
-function define<const C extends string>(
+function define<const C extends string, A extends string[]>(
   code: C,
-  message: (...args: string[]) => string,
+  message: (...args: A) => string,
   status?: number,
-): ErrorDefinition & { code: C } {
+): ErrorDefinition<A> & { readonly code: C } {
   return { code, message, status };
 }
 
 export const ERRORS = {
-  CONFIG_INVALID: define('VOYANDZ_ERR_CONFIG_INVALID', (file, count) => `${file}: ${count} error(s) in config`),
-  CONFIG_READ: define('VOYANDZ_ERR_CONFIG_READ', (file, reason) => `${file}: cannot read config: ${reason}`),
-  LISTEN: define('VOYANDZ_ERR_LISTEN', (addr, reason) => `cannot listen on ${addr}: ${reason}`),
+  CONFIG_INVALID: define('VOYANDZ_ERR_CONFIG_INVALID', (file: string, count: string) => `${file}: ${count} error(s) in config`),
+  CONFIG_READ: define('VOYANDZ_ERR_CONFIG_READ', (file: string, reason: string) => `${file}: cannot read config: ${reason}`),
+  LISTEN: define('VOYANDZ_ERR_LISTEN', (addr: string, reason: string) => `cannot listen on ${addr}: ${reason}`),
   NO_FFMPEG: define('VOYANDZ_ERR_NO_FFMPEG', () => 'no ffmpeg on PATH and no bundled ffmpeg; install ffmpeg (e.g. apt-get install ffmpeg)'),
-  NOT_FOUND: define('VOYANDZ_ERR_NOT_FOUND', (path) => `no page or stream at ${path}`, 404),
-  PAGE_DISABLED: define('VOYANDZ_ERR_PAGE_DISABLED', (page) => `the ${page} page is disabled in the config (pages.${page})`, 403),
-  HEADER_TOO_LARGE: define('VOYANDZ_ERR_HEADER_TOO_LARGE', (limit) => `request head larger than ${limit} bytes`, 431),
-  BAD_REQUEST: define('VOYANDZ_ERR_BAD_REQUEST', (reason) => `bad request: ${reason}`, 400),
-  METHOD_NOT_ALLOWED: define('VOYANDZ_ERR_METHOD_NOT_ALLOWED', (method) => `method ${method} not allowed; use GET or HEAD`, 405),
-  STREAM_UNAVAILABLE: define('VOYANDZ_ERR_STREAM_UNAVAILABLE', (name, reason) => `stream ${name} is unavailable: ${reason}`, 503),
-  SHOT_FAILED: define('VOYANDZ_ERR_SHOT_FAILED', (name, code) => `shot ${name} failed: program exited with ${code}`, 500),
-  SHOT_TIMEOUT: define('VOYANDZ_ERR_SHOT_TIMEOUT', (name, seconds) => `shot ${name} took longer than ${seconds} s; program killed`, 504),
-  PROGRAM_SPAWN: define('VOYANDZ_ERR_PROGRAM_SPAWN', (name, reason) => `cannot start program of ${name}: ${reason}`),
-  PROGRAM_EXIT: define('VOYANDZ_ERR_PROGRAM_EXIT', (name, how) => `program of ${name} ${how}`),
-  PROGRAM_LOG: define('VOYANDZ_ERR_PROGRAM_LOG', (path, reason) => `cannot write program stderr to ${path}: ${reason}; further errors for this file are not logged`),
-  WORKER_EXIT: define('VOYANDZ_ERR_WORKER_EXIT', (id, how) => `worker ${id} ${how}; restarting it`),
+  NOT_FOUND: define('VOYANDZ_ERR_NOT_FOUND', (path: string) => `no page or stream at ${path}`, 404),
+  PAGE_DISABLED: define('VOYANDZ_ERR_PAGE_DISABLED', (page: string) => `the ${page} page is disabled in the config (pages.${page})`, 403),
+  HEADER_TOO_LARGE: define('VOYANDZ_ERR_HEADER_TOO_LARGE', (limit: string) => `request head larger than ${limit} bytes`, 431),
+  BAD_REQUEST: define('VOYANDZ_ERR_BAD_REQUEST', (reason: string) => `bad request: ${reason}`, 400),
+  BAD_URL: define('VOYANDZ_ERR_BAD_URL', (path: string) => `malformed percent-encoding in ${path}`, 400),
+  METHOD_NOT_ALLOWED: define('VOYANDZ_ERR_METHOD_NOT_ALLOWED', (method: string) => `method ${method} not allowed; use GET or HEAD`, 405),
+  STREAM_UNAVAILABLE: define('VOYANDZ_ERR_STREAM_UNAVAILABLE', (name: string, reason: string) => `stream ${name} is unavailable: ${reason}`, 503),
+  SHOT_FAILED: define('VOYANDZ_ERR_SHOT_FAILED', (name: string, how: string, stderr: string) => `shot ${name} failed (${how})\n${stderr}`, 500),
+  SHOT_TOO_LARGE: define('VOYANDZ_ERR_SHOT_TOO_LARGE', (name: string, limit: string) => `shot ${name}: output larger than ${limit} bytes; program killed`, 500),
+  SHOT_TIMEOUT: define('VOYANDZ_ERR_SHOT_TIMEOUT', (name: string, seconds: string) => `shot ${name} took longer than ${seconds} s; program killed`, 504),
+  PROGRAM_SPAWN: define('VOYANDZ_ERR_PROGRAM_SPAWN', (name: string, reason: string) => `cannot start program of ${name}: ${reason}`),
+  PROGRAM_EXIT: define('VOYANDZ_ERR_PROGRAM_EXIT', (name: string, how: string) => `program of ${name} ${how}`),
+  PROGRAM_LOG: define(
+    'VOYANDZ_ERR_PROGRAM_LOG',
+    (path: string, reason: string) => `cannot write program stderr to ${path}: ${reason}; further errors for this file are not logged`,
+  ),
+  FEED_NOT_LOCAL: define('VOYANDZ_ERR_FEED_NOT_LOCAL', (name: string, feed: string) => `${name}: feed ${feed} is not run by this worker; the program gets no input`),
+  WORKER_EXIT: define('VOYANDZ_ERR_WORKER_EXIT', (id: string, how: string) => `worker ${id} exited (${how}); restarting it`),
+  INTERNAL: define('VOYANDZ_ERR_INTERNAL', (what: string) => `internal error: ${what}`, 500),
 } as const;
 
 export type ErrorKey = keyof typeof ERRORS;
+/** The message arguments of error `K`, checked by the compiler at every use. */
+export type ErrorArgs<K extends ErrorKey> = Parameters<(typeof ERRORS)[K]['message']>;
 
-export class VoyandzError extends Error {
+/** `CODE: message`, the one way an error is written for a person (HTTP bodies, stderr). */
+export function errorText<K extends ErrorKey>(key: K, ...args: ErrorArgs<K>): string {
+  const def = ERRORS[key] as ErrorDefinition<ErrorArgs<K>>;
+  return `${def.code}: ${def.message(...args)}`;
+}
+
+export class VoyandzError<K extends ErrorKey = ErrorKey> extends Error {
+  readonly key: K;
   readonly code: string;
   readonly status: number | undefined;
 
-  constructor(key: ErrorKey, ...args: string[]) {
-    const def = ERRORS[key];
+  constructor(key: K, ...args: ErrorArgs<K>) {
+    const def = ERRORS[key] as ErrorDefinition<ErrorArgs<K>>;
     super(def.message(...args));
     this.name = 'VoyandzError';
+    this.key = key;
     this.code = def.code;
     this.status = def.status;
   }

@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ServerConfig } from '../config/types.js';
-import { ERRORS } from '../errors.js';
+import type { ErrorArgs, ErrorKey } from '../errors.js';
+import { CONTENT_TYPE } from '../http/content-type.js';
+import { errorResponse } from '../http/error-response.js';
 import type { ClusterStats } from '../stats/cluster-stats.js';
 import { renderHomePage } from './home-page.js';
 import { renderStatPage } from './stat-page.js';
@@ -11,11 +13,9 @@ export interface PagesContext {
   metrics(): Promise<{ contentType: string; text: string }>;
 }
 
-const HTML = 'text/html; charset=utf-8';
-
-function disabled(reply: FastifyReply, page: string): FastifyReply {
-  const error = ERRORS.PAGE_DISABLED;
-  return reply.code(403).type('text/plain; charset=utf-8').send(`${error.code}: ${error.message(page)}\n`);
+function sendError<K extends ErrorKey>(reply: FastifyReply, key: K, ...args: ErrorArgs<K>): FastifyReply {
+  const response = errorResponse(key, ...args);
+  return reply.code(response.status).headers(response.headers).send(response.body);
 }
 
 /**
@@ -28,24 +28,24 @@ export function createPagesApp(ctx: PagesContext): FastifyInstance {
 
   app.get('/', async (_request, reply) => {
     const config = ctx.config();
-    if (!config.pages.home) return disabled(reply, 'home');
-    return reply.type(HTML).send(renderHomePage(config));
+    if (!config.pages.home) return sendError(reply, 'PAGE_DISABLED', 'home');
+    return reply.type(CONTENT_TYPE.HTML).send(renderHomePage(config));
   });
 
   app.get('/stat', async (_request, reply) => {
-    if (!ctx.config().pages.stat) return disabled(reply, 'stat');
-    return reply.type(HTML).send(renderStatPage(await ctx.stats()));
+    if (!ctx.config().pages.stat) return sendError(reply, 'PAGE_DISABLED', 'stat');
+    return reply.type(CONTENT_TYPE.HTML).send(renderStatPage(await ctx.stats()));
   });
 
   app.get('/stat.json', async (_request, reply) => {
-    if (!ctx.config().pages.stat) return disabled(reply, 'stat');
-    return reply.type('application/json; charset=utf-8').send(`${JSON.stringify(await ctx.stats(), null, 2)}\n`);
+    if (!ctx.config().pages.stat) return sendError(reply, 'PAGE_DISABLED', 'stat');
+    return reply.type(CONTENT_TYPE.JSON).send(`${JSON.stringify(await ctx.stats(), null, 2)}\n`);
   });
 
   app.get('/config', async (_request, reply) => {
     const config = ctx.config();
-    if (!config.pages.config) return disabled(reply, 'config');
-    return reply.type('application/json; charset=utf-8').send(`${JSON.stringify(config, null, 2)}\n`);
+    if (!config.pages.config) return sendError(reply, 'PAGE_DISABLED', 'config');
+    return reply.type(CONTENT_TYPE.JSON).send(`${JSON.stringify(config, null, 2)}\n`);
   });
 
   app.get('/metrics', async (_request, reply) => {
@@ -53,10 +53,12 @@ export function createPagesApp(ctx: PagesContext): FastifyInstance {
     return reply.type(contentType).send(text);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    const error = ERRORS.NOT_FOUND;
-    const path = request.url.split('?')[0] ?? request.url;
-    return reply.code(404).type('text/plain; charset=utf-8').send(`${error.code}: ${error.message(path)}\n`);
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'NOT_FOUND', request.url.split('?')[0] ?? request.url));
+
+  // fastify's own errors (FST_ERR_…) and a page that throws: still one of ours.
+  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
+    if (error.statusCode !== undefined && error.statusCode < 500) return sendError(reply, 'BAD_REQUEST', error.message);
+    return sendError(reply, 'INTERNAL', `${request.url}: ${error.message}`);
   });
 
   return app;

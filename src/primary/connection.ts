@@ -1,24 +1,23 @@
 import type { Socket } from 'node:net';
-import { STATUS_CODES } from 'node:http';
-import { ERRORS } from '../errors.js';
-import { hasBody, parseRequestHead, type RequestHead } from '../http/request-head.js';
+import type { ErrorArgs, ErrorKey } from '../errors.js';
+import { errorResponse } from '../http/error-response.js';
+import { hasBody, MAX_HEAD_BYTES, parseRequestHead, type RequestHead } from '../http/request-head.js';
+import { serializeResponse, type HttpResponse } from '../http/response.js';
 
 /** What the primary does with one parsed request. */
 export type RequestDecision =
   | { kind: 'handoff' }
-  | { kind: 'respond'; response: Promise<PageResponse> };
-
-export interface PageResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
+  | { kind: 'respond'; response: Promise<HttpResponse> };
 
 export interface ConnectionHandlers {
-  /** Decide: hand the socket to a worker (it then owns it) or answer here. */
-  route(head: RequestHead, socket: Socket, rest: Buffer): RequestDecision;
+  /**
+   * Decide: answer here, or hand the socket to a worker. On a hand-off the
+   * router has already paused the socket and passed it on: this connection
+   * loop lets go of it and reads nothing more.
+   */
+  route(head: RequestHead, socket: Socket): RequestDecision;
   /** For the access log and metrics of errors answered before routing. */
-  onEarlyError(status: number, remote: string, head: RequestHead | null): void;
+  onEarlyError(status: number, socket: Socket, head: RequestHead | null): void;
 }
 
 const HEAD_TIMEOUT_MS = 15_000;
@@ -34,17 +33,16 @@ export function serveConnection(socket: Socket, handlers: ConnectionHandlers): v
   let buffered: Buffer = Buffer.alloc(0);
   let busy = false;
   let done = false;
-  const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
 
   socket.setNoDelay(true);
   socket.setTimeout(HEAD_TIMEOUT_MS, () => socket.destroy());
   socket.on('error', () => socket.destroy());
 
-  const finishWith = (status: number, head: RequestHead | null, reason: string): void => {
+  const refuse = <K extends ErrorKey>(head: RequestHead | null, key: K, ...args: ErrorArgs<K>): void => {
     done = true;
-    handlers.onEarlyError(status, remote, head);
-    const body = Buffer.from(`${reason}\n`);
-    socket.end(serializeResponse({ status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body }, false, false));
+    const response = errorResponse(key, ...args);
+    handlers.onEarlyError(response.status, socket, head);
+    socket.end(serializeResponse(response));
     socket.removeListener('data', onData);
   };
 
@@ -52,12 +50,12 @@ export function serveConnection(socket: Socket, handlers: ConnectionHandlers): v
     while (!busy && !done) {
       const result = parseRequestHead(buffered);
       if (result.kind === 'incomplete') return;
-      if (result.kind === 'too-large') return finishWith(431, null, ERRORS.HEADER_TOO_LARGE.message('16384'));
-      if (result.kind === 'bad') return finishWith(400, null, ERRORS.BAD_REQUEST.message(result.reason));
+      if (result.kind === 'too-large') return refuse(null, 'HEADER_TOO_LARGE', String(MAX_HEAD_BYTES));
+      if (result.kind === 'bad') return refuse(null, 'BAD_REQUEST', result.reason);
       const head = result.head;
-      if (hasBody(head)) return finishWith(400, head, ERRORS.BAD_REQUEST.message('request bodies are not accepted'));
-      const rest = buffered.subarray(head.length);
-      const decision = handlers.route(head, socket, rest);
+      if (hasBody(head)) return refuse(head, 'BAD_REQUEST', 'request bodies are not accepted');
+      buffered = buffered.subarray(head.length);
+      const decision = handlers.route(head, socket);
       if (decision.kind === 'handoff') {
         done = true;
         socket.removeListener('data', onData);
@@ -66,12 +64,11 @@ export function serveConnection(socket: Socket, handlers: ConnectionHandlers): v
       }
       busy = true;
       socket.pause();
-      buffered = rest;
       decision.response.then(
         (response) => {
           if (socket.destroyed) return;
-          const keepAlive = head.keepAlive && response.status < 500;
-          socket.write(serializeResponse(response, head.method === 'HEAD', keepAlive));
+          const keepAlive = head.keepAlive && response.status < 500 && response.framing !== 'close';
+          socket.write(serializeResponse(response, { headOnly: head.method === 'HEAD', keepAlive }));
           busy = false;
           if (!keepAlive) {
             done = true;
@@ -92,18 +89,4 @@ export function serveConnection(socket: Socket, handlers: ConnectionHandlers): v
     pump();
   };
   socket.on('data', onData);
-}
-
-export function serializeResponse(response: PageResponse, headOnly: boolean, keepAlive: boolean): Buffer {
-  const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? 'Unknown'}`];
-  for (const [name, value] of Object.entries(response.headers)) {
-    const lower = name.toLowerCase();
-    if (lower === 'connection' || lower === 'transfer-encoding' || lower === 'content-length' || lower === 'keep-alive') continue;
-    lines.push(`${name}: ${value}`);
-  }
-  lines.push(`Content-Length: ${headOnly ? response.headers['content-length'] ?? response.body.length : response.body.length}`);
-  lines.push(`Date: ${new Date().toUTCString()}`);
-  lines.push(`Connection: ${keepAlive ? 'keep-alive' : 'close'}`);
-  const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
-  return headOnly ? head : Buffer.concat([head, response.body]);
 }

@@ -2,7 +2,8 @@ import type { ServerConfig, StreamConfig } from '../config/types.js';
 
 export type Route =
   | { kind: 'stream'; stream: StreamConfig }
-  | { kind: 'page'; route: string };
+  | { kind: 'page'; route: string }
+  | { kind: 'bad-url' };
 
 const PAGES = new Set(['/', '/stat', '/stat.json', '/config', '/metrics']);
 
@@ -15,11 +16,11 @@ export class Router {
   }
 
   match(path: string): Route {
-    let decoded = path;
+    let decoded: string;
     try {
       decoded = decodeURIComponent(path);
     } catch {
-      // keep the raw path: it will simply not match
+      return { kind: 'bad-url' };
     }
     const stream = this.streams.get(decoded);
     if (stream) return { kind: 'stream', stream };

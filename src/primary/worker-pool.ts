@@ -11,6 +11,7 @@ import type {
   WorkerToPrimary,
 } from '../cluster/messages.js';
 import { assignComponents, findComponents, ownerMap } from '../cluster/assignment.js';
+import { VoyandzError } from '../errors.js';
 import { killProcessGroup } from '../pipeline/process-tree.js';
 import type { WorkerStats } from '../stats/types.js';
 
@@ -169,10 +170,8 @@ export class WorkerPool {
         this.reapPrograms(slot);
         resolve();
         if (this.stopping) return;
-        this.log.error(
-          { code: 'VOYANDZ_ERR_WORKER_EXIT', worker: slot.id, exitCode: code, signal },
-          `worker ${slot.id} exited (${signal ?? code}); restarting it`,
-        );
+        const error = new VoyandzError('WORKER_EXIT', String(slot.id), String(signal ?? code));
+        this.log.error({ code: error.code, worker: slot.id, exitCode: code, signal }, error.message);
         slot.restartTimer = setTimeout(() => void this.spawn(slot), RESPAWN_DELAY_MS);
       });
       this.sendSetup(slot);

@@ -1,0 +1,6 @@
+/** Content types the server writes itself (pages, errors), each spelled once. */
+export const CONTENT_TYPE = {
+  PLAIN: 'text/plain; charset=utf-8',
+  HTML: 'text/html; charset=utf-8',
+  JSON: 'application/json; charset=utf-8',
+} as const;
