@@ -45,6 +45,7 @@ const DEFAULTS = {
   statClients: false,
   logMaxBytes: 10 * 1024 * 1024,
   logKeep: 3,
+  maxLagSeconds: 10,
 };
 
 // ---------------------------------------------------------------- valid configs

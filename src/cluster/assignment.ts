@@ -1,4 +1,5 @@
 import type { ServerConfig } from '../config/types.js';
+import { feedId, parseSourceId, streamId, type SourceId } from './source-id.js';
 
 /**
  * A pipeline component is a set of feeds and streams connected through
@@ -7,35 +8,35 @@ import type { ServerConfig } from '../config/types.js';
  * the output of shared streams is copied to other workers for their clients.
  */
 export interface Component {
-  /** Stable id: the smallest member name, prefixed by its kind. */
-  id: string;
+  /** Stable id: the smallest member's id. */
+  id: SourceId;
   feeds: string[];
   streams: string[];
 }
 
 export function findComponents(config: ServerConfig): Component[] {
-  const parent = new Map<string, string>();
-  const find = (x: string): string => {
+  const parent = new Map<SourceId, SourceId>();
+  const find = (x: SourceId): SourceId => {
     let root = x;
     while (parent.get(root) !== root) root = parent.get(root) ?? root;
     parent.set(x, root);
     return root;
   };
-  const union = (a: string, b: string): void => {
+  const union = (a: SourceId, b: SourceId): void => {
     const ra = find(a);
     const rb = find(b);
     if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
   };
-  for (const name of Object.keys(config.feeds)) parent.set(`feed:${name}`, `feed:${name}`);
-  for (const name of Object.keys(config.streams)) parent.set(`stream:${name}`, `stream:${name}`);
+  for (const name of Object.keys(config.feeds)) parent.set(feedId(name), feedId(name));
+  for (const name of Object.keys(config.streams)) parent.set(streamId(name), streamId(name));
   for (const feed of Object.values(config.feeds)) {
-    if (feed.feed) union(`feed:${feed.name}`, `feed:${feed.feed}`);
+    if (feed.feed) union(feedId(feed.name), feedId(feed.feed));
   }
   for (const stream of Object.values(config.streams)) {
-    if (stream.feed) union(`stream:${stream.name}`, `feed:${stream.feed}`);
-    for (const input of stream.inputs ?? []) union(`stream:${stream.name}`, `feed:${input.feed}`);
+    if (stream.feed) union(streamId(stream.name), feedId(stream.feed));
+    for (const input of stream.inputs ?? []) union(streamId(stream.name), feedId(input.feed));
   }
-  const byRoot = new Map<string, Component>();
+  const byRoot = new Map<SourceId, Component>();
   for (const member of parent.keys()) {
     const root = find(member);
     let component = byRoot.get(root);
@@ -43,15 +44,10 @@ export function findComponents(config: ServerConfig): Component[] {
       component = { id: root, feeds: [], streams: [] };
       byRoot.set(root, component);
     }
-    const [kind, name] = splitMember(member);
+    const { kind, name } = parseSourceId(member);
     (kind === 'feed' ? component.feeds : component.streams).push(name);
   }
   return [...byRoot.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-function splitMember(member: string): ['feed' | 'stream', string] {
-  const colon = member.indexOf(':');
-  return [member.slice(0, colon) as 'feed' | 'stream', member.slice(colon + 1)];
 }
 
 /**
@@ -61,10 +57,10 @@ function splitMember(member: string): ['feed' | 'stream', string] {
 export function assignComponents(
   components: Component[],
   workers: number,
-  previous: Map<string, number> = new Map(),
-): Map<string, number> {
+  previous: Map<SourceId, number> = new Map(),
+): Map<SourceId, number> {
   const load = new Array<number>(workers).fill(0);
-  const owners = new Map<string, number>();
+  const owners = new Map<SourceId, number>();
   const weight = (c: Component): number => c.feeds.length + c.streams.length;
   for (const c of components) {
     const kept = previous.get(c.id);
@@ -83,13 +79,13 @@ export function assignComponents(
   return owners;
 }
 
-/** Owner worker of every feed and stream, keyed `feed:NAME` / `stream:NAME`. */
-export function ownerMap(components: Component[], owners: Map<string, number>): Record<string, number> {
-  const map: Record<string, number> = {};
+/** Owner worker of every feed and stream. */
+export function ownerMap(components: Component[], owners: Map<SourceId, number>): Record<SourceId, number> {
+  const map: Record<SourceId, number> = {};
   for (const c of components) {
     const owner = owners.get(c.id) ?? 0;
-    for (const f of c.feeds) map[`feed:${f}`] = owner;
-    for (const s of c.streams) map[`stream:${s}`] = owner;
+    for (const f of c.feeds) map[feedId(f)] = owner;
+    for (const s of c.streams) map[streamId(s)] = owner;
   }
   return map;
 }

@@ -6,6 +6,7 @@
 import type { ServerConfig } from '../config/types.js';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { WorkerStats } from '../stats/types.js';
+import type { SourceId } from './source-id.js';
 
 /** A parsed request the primary hands to a worker with its socket. */
 export interface HandedRequest {
@@ -21,10 +22,10 @@ export interface HandedRequest {
 export interface WorkerSetup {
   workerId: number;
   config: ServerConfig;
-  /** Names of the pipeline components (see assignment.ts) this worker owns. */
-  owned: string[];
+  /** Ids of the pipeline components (see assignment.ts) this worker owns. */
+  owned: SourceId[];
   /** Which worker owns each feed and each stream. */
-  ownerOf: Record<string, number>;
+  ownerOf: Record<SourceId, number>;
   /** Unix socket path of every worker's peer server, by worker id. */
   peerPaths: Record<number, string>;
 }
@@ -45,7 +46,3 @@ export type WorkerToPrimary =
   | { type: 'program-exited'; pid: number }
   | { type: 'stats'; id: number; stats: WorkerStats }
   | { type: 'metrics'; id: number; metrics: WorkerMetricsJson };
-
-export function clientKey(stream: string): string {
-  return `stream:${stream}`;
-}

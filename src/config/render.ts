@@ -16,6 +16,7 @@ export function renderConfig(config: ServerConfig): string {
     log_keep: config.logKeep,
     workers: config.workers,
     stat_clients: config.statClients,
+    max_lag: config.maxLagSeconds,
     pages: config.pages,
     feeds: Object.fromEntries(Object.values(config.feeds).map((feed) => [feed.name, renderFeed(feed)])),
     streams: Object.fromEntries(Object.values(config.streams).map((stream) => [stream.name, renderStream(stream)])),

@@ -28,6 +28,7 @@ export function resolveConfig(raw: RawConfig, configFile: string): ServerConfig 
     statClients: raw.stat_clients,
     logMaxBytes: raw.log_max_bytes,
     logKeep: raw.log_keep,
+    maxLagSeconds: raw.max_lag,
     feeds,
     streams,
   };

@@ -74,6 +74,8 @@ export interface ServerConfig {
   logMaxBytes: number;
   /** Rotated stderr logs kept per program (NAME.log.1 .. NAME.log.N). */
   logKeep: number;
+  /** Readers of a feed (programs, peer links) this many seconds behind are dropped; streams have their own. */
+  maxLagSeconds: number;
   feeds: Record<string, FeedConfig>;
   streams: Record<string, StreamConfig>;
 }

@@ -14,6 +14,13 @@
  * it first catches up, the age of its join point is credited to it, so the
  * ring may then hold up to twice maxLagMs.
  *
+ * What "dropped" means is the sink's lag policy: `drop` resets a client's
+ * connection (counted); `skip` moves a client's cursor to the latest join
+ * point instead (no header again; counted), so a slow viewer loses a stretch
+ * of stream rather than the stream; `resync` closes a peer link so the
+ * subscribing worker links again and starts at a join point with the header,
+ * keeping all of its own clients (counted).
+ *
  * A sink the join policy has no good starting point for yet (no keyframe
  * held, or `join: next-keyframe`) is "parked": it gets nothing until the
  * policy reports a new join point, or until maxLagMs passes, when it joins
@@ -26,11 +33,15 @@ import type { Socket } from 'node:net';
 import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from './join/policy.js';
 import { StreamRing } from './ring.js';
 
-/** Free-form facts about a sink, for stats pages. */
+/** Free-form facts about a sink, for stats pages and logs. */
 export interface SinkInfo {
+  kind?: 'client' | 'peer' | 'program';
   remote?: string;
   [key: string]: unknown;
 }
+
+/** What happens to a sink more than maxLagMs behind (see the header). */
+export type LagPolicy = 'drop' | 'skip' | 'resync';
 
 export interface FanoutSink {
   readonly socket: Socket;
@@ -45,8 +56,29 @@ export interface FanoutSink {
   lagMs(now?: number): number;
 }
 
+/**
+ * Totals that outlive one Fanout: the owner of a feed or stream hands the
+ * same object to every Fanout it makes for it (one per program run), so the
+ * counters exported from them only ever rise.
+ */
+export interface FanoutCounters {
+  bytesIn: number;
+  /** Bytes handed to every sink's socket (clients, peer links, programs). */
+  bytesOut: number;
+  droppedForLag: number;
+  skippedForLag: number;
+  /** Peer links closed for lag so that their worker links again at a join point. */
+  peerResyncs: number;
+}
+
+export function newFanoutCounters(): FanoutCounters {
+  return { bytesIn: 0, bytesOut: 0, droppedForLag: 0, skippedForLag: 0, peerResyncs: 0 };
+}
+
 export interface FanoutOptions {
   name: string;
+  /** Shared with earlier and later Fanouts of the same feed or stream; default: its own. */
+  counters?: FanoutCounters;
   /** A blocked sink this far behind (in arrival time) is dropped. */
   maxLagMs: number;
   joinPolicy?: JoinPolicy;
@@ -54,7 +86,7 @@ export interface FanoutOptions {
   now?: () => number;
   /** Flush at once when this many bytes are pending; default 64 KiB. */
   maxBatchBytes?: number;
-  onDrop?: (sink: FanoutSink, reason: 'lag') => void;
+  onDrop?: (sink: FanoutSink, what: LagPolicy) => void;
 }
 
 const DEFAULT_MAX_BATCH_BYTES = 64 * 1024;
@@ -89,6 +121,7 @@ class Sink implements FanoutSink {
   /** Age of the join point when the sink started behind live; 0 once it caught up. */
   credit = 0;
   readonly connectedAt = Date.now();
+  lag: LagPolicy = 'drop';
   onDrain: () => void = noop;
   onClose: () => void = noop;
 
@@ -112,7 +145,7 @@ export class Fanout {
   private readonly policy: JoinPolicy;
   private readonly now: () => number;
   private readonly maxBatchBytes: number;
-  private readonly onDrop: ((sink: FanoutSink, reason: 'lag') => void) | undefined;
+  private readonly onDrop: ((sink: FanoutSink, what: LagPolicy) => void) | undefined;
   private readonly ring = new StreamRing();
   private readonly list: Sink[] = [];
   /** Sinks waiting for a join point; never written to by flushes. */
@@ -125,9 +158,7 @@ export class Fanout {
   private blockedCount = 0;
   private flushing = false;
   private ended = false;
-  private totalIn = 0;
-  private totalOut = 0;
-  private dropped = 0;
+  private readonly counters: FanoutCounters;
 
   private readonly flushSoon = (): void => {
     this.immediate = null;
@@ -153,20 +184,22 @@ export class Fanout {
     this.now = opts.now ?? defaultClock;
     this.maxBatchBytes = Math.max(1, opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
     this.onDrop = opts.onDrop;
+    this.counters = opts.counters ?? newFanoutCounters();
   }
 
   get sinkCount(): number {
     return this.list.length + this.parked.length;
   }
+  /** From the shared counters: every run of this feed or stream. */
   get bytesIn(): number {
-    return this.totalIn;
+    return this.counters.bytesIn;
   }
   /** Sum over sinks of bytes handed to their sockets. */
   get bytesOut(): number {
-    return this.totalOut;
+    return this.counters.bytesOut;
   }
   get droppedForLag(): number {
-    return this.dropped;
+    return this.counters.droppedForLag;
   }
   /** Stream bytes held for sinks and late joiners (ring + not yet flushed). */
   get bufferedBytes(): number {
@@ -183,13 +216,14 @@ export class Fanout {
     if (this.ended || chunk.length === 0) return;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    this.totalIn += chunk.length;
+    this.counters.bytesIn += chunk.length;
     if (this.pendingBytes >= this.maxBatchBytes && !this.flushing) this.flush();
     else if (this.immediate === null) this.immediate = setImmediate(this.flushSoon);
   }
 
-  addSink(socket: Socket, info: SinkInfo = {}): FanoutSink {
+  addSink(socket: Socket, info: SinkInfo = {}, lag: LagPolicy = 'drop'): FanoutSink {
     const s = new Sink(socket, info, this.ring, this.now);
+    s.lag = lag;
     if (socket.destroyed) return s;
     if (this.ended) {
       socket.end();
@@ -227,14 +261,17 @@ export class Fanout {
     if (header !== null && header.length > 0) {
       socket.write(header);
       s.bytesSent += header.length;
-      this.totalOut += header.length;
+      this.counters.bytesOut += header.length;
     }
-    if (s.cursor < ring.end) {
-      const arrived = ring.arrivalOf(s.cursor);
-      if (!Number.isNaN(arrived)) s.credit = Math.min(this.maxLagMs, Math.max(0, this.now() - arrived));
-      this.block(s);
-      this.catchUp(s, s.budget);
-    }
+    if (s.cursor < ring.end) this.catchUpFromPast(s);
+  }
+
+  /** A sink that starts (or skipped to) behind live: credited the age of its start, then fed. */
+  private catchUpFromPast(s: Sink): void {
+    const arrived = this.ring.arrivalOf(s.cursor);
+    if (!Number.isNaN(arrived)) s.credit = Math.min(this.maxLagMs, Math.max(0, this.now() - arrived));
+    if (!s.blocked) this.block(s);
+    this.catchUp(s, s.budget);
   }
 
   private park(s: Sink): void {
@@ -358,7 +395,7 @@ export class Fanout {
       // still queued in user space means the socket is really behind.
       if (!socket.write(batch) && socket.writableLength > 0) this.block(s);
     }
-    this.totalOut += written * bytes;
+    this.counters.bytesOut += written * bytes;
     // After the batch went out, so released sinks do not get it twice.
     if (policy.joinsSeen !== this.joinsSeen) {
       this.joinsSeen = policy.joinsSeen;
@@ -397,7 +434,7 @@ export class Fanout {
       } while (i < n && socket.writableLength < budget);
       socket.uncork();
       s.bytesSent += sent;
-      this.totalOut += sent;
+      this.counters.bytesOut += sent;
     }
     if (s.blocked) this.unblock(s);
   }
@@ -429,15 +466,42 @@ export class Fanout {
     for (let i = list.length - 1; i >= 0; i--) {
       if (i >= list.length) continue; // onDrop removed sinks
       const s = list[i];
-      if (s.blocked && ring.arrivalOf(s.cursor) + s.credit < cutoff) this.drop(s);
+      if (s.blocked && ring.arrivalOf(s.cursor) + s.credit < cutoff) this.lagging(s);
     }
   }
 
-  private drop(s: Sink): void {
-    this.detach(s, true);
-    abort(s.socket);
-    this.dropped++;
-    if (this.onDrop !== undefined) this.onDrop(s, 'lag');
+  private lagging(s: Sink): void {
+    let what: LagPolicy = s.lag;
+    if (what === 'skip') {
+      if (this.skip(s)) this.counters.skippedForLag++;
+      else what = 'drop'; // no join point ahead: nothing to skip to
+    }
+    if (what !== 'skip') {
+      this.detach(s, true);
+      if (what === 'resync') {
+        s.socket.destroy();
+        this.counters.peerResyncs++;
+      } else {
+        abort(s.socket);
+        this.counters.droppedForLag++;
+      }
+    }
+    if (this.onDrop !== undefined) this.onDrop(s, what);
+  }
+
+  /** Moves a lagging sink to the latest join point ahead of it; false when there is none. */
+  private skip(s: Sink): boolean {
+    const ring = this.ring;
+    const join = this.policy.joinPoint(ring.start, ring.end, -1);
+    if (join === null || join.offset <= s.cursor) return false;
+    s.cursor = Math.min(join.offset, ring.end);
+    s.credit = 0;
+    if (s.cursor === ring.end) {
+      this.unblock(s);
+      return true;
+    }
+    this.catchUpFromPast(s);
+    return true;
   }
 
   /** Keeps what blocked sinks and the join policy still need, and nothing older than the lag limit (plus join credit). */

@@ -1,13 +1,28 @@
 import type { Logger } from 'pino';
-import type { FeedConfig, ServerConfig, StreamConfig } from '../config/types.js';
-import { Fanout } from '../fanout/fanout.js';
+import type { FeedConfig, FeedMode, ServerConfig, StreamConfig } from '../config/types.js';
+import { sourceId, type SourceKind } from '../cluster/source-id.js';
+import { ERRORS } from '../errors.js';
+import { newFanoutCounters, type Fanout, type FanoutCounters } from '../fanout/fanout.js';
 import { RawJoinPolicy, type JoinPolicy } from '../fanout/join/policy.js';
 import { policyFor } from '../fanout/join/policy-for.js';
 import type { ProgramState } from '../stats/types.js';
+import { FanoutSlot } from './fanout-slot.js';
 import { FeedReaders, feedReadersFor } from './feed-readers.js';
 import { Program, type ProgramExit } from './program.js';
 import { RestartPolicy } from './restart-policy.js';
 import type { ProgramRegistry, Tap } from './tap.js';
+
+/** What a Source runs: a feed, or a stream with `client: shared`. */
+export type SourceDefinition = { kind: 'feed'; config: FeedConfig } | { kind: 'stream'; config: StreamConfig };
+
+/** A source's totals for the life of its worker, across runs and reloads: they only rise. */
+export interface SourceCounters extends FanoutCounters {
+  restarts: number;
+}
+
+export function newSourceCounters(): SourceCounters {
+  return { ...newFanoutCounters(), restarts: 0 };
+}
 
 export interface SourceContext {
   config: ServerConfig;
@@ -17,8 +32,6 @@ export interface SourceContext {
   feed(name: string): Source | undefined;
 }
 
-const DEFAULT_MAX_LAG_SECONDS = 10;
-
 /**
  * A program whose output is shared: a feed, or a stream with `client: shared`.
  * It runs while something holds it (clients, programs reading it, peer
@@ -27,10 +40,6 @@ const DEFAULT_MAX_LAG_SECONDS = 10;
  */
 export class Source implements Tap {
   state: ProgramState = 'idle';
-  restarts = 0;
-  private current: Fanout;
-  /** Bytes read by earlier Fanouts of this source (one is replaced when the program is dead). */
-  private bytesBefore = 0;
   private demand = 0;
   private pinned = false;
   private program: Program | null = null;
@@ -38,21 +47,43 @@ export class Source implements Tap {
   private readers: FeedReaders | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly policy = new RestartPolicy();
+  private readonly slot: FanoutSlot;
 
   constructor(
-    readonly kind: 'feed' | 'stream',
-    readonly def: FeedConfig | StreamConfig,
+    readonly definition: SourceDefinition,
     private readonly ctx: SourceContext,
+    private readonly counters: SourceCounters = newSourceCounters(),
   ) {
-    this.current = this.newFanout();
+    const { kind, config } = definition;
+    this.slot = new FanoutSlot({
+      name: sourceId(kind, config.name),
+      title: `${kind} ${config.name}`,
+      labels: { [kind]: config.name },
+      maxLagMs: (kind === 'stream' ? config.maxLagSeconds : ctx.config.maxLagSeconds) * 1000,
+      counters,
+      makePolicy: () => this.joinPolicy(),
+      log: ctx.log,
+    });
+  }
+
+  get kind(): SourceKind {
+    return this.definition.kind;
+  }
+
+  get name(): string {
+    return this.definition.config.name;
   }
 
   get fanout(): Fanout {
-    return this.current;
+    return this.slot.fanout;
   }
 
   get bytesIn(): number {
-    return this.bytesBefore + this.current.bytesIn;
+    return this.counters.bytesIn;
+  }
+
+  get restarts(): number {
+    return this.counters.restarts;
   }
 
   get pid(): number | null {
@@ -61,6 +92,16 @@ export class Source implements Tap {
 
   get consumers(): number {
     return this.demand;
+  }
+
+  /** Its program exited and will not be restarted: peers resuming a link are told so. */
+  get ended(): boolean {
+    return this.state === 'dead';
+  }
+
+  /** A feed with `mode: autostart` runs from the server's start. */
+  get autostarts(): boolean {
+    return this.mode() === 'autostart';
   }
 
   acquire(): void {
@@ -76,12 +117,12 @@ export class Source implements Tap {
   release(): void {
     this.demand = Math.max(0, this.demand - 1);
     if (this.demand > 0 || this.pinned || this.state === 'idle' || this.state === 'dead') return;
-    const linger = this.lingerSeconds();
+    const linger = lingerSeconds(this.mode());
     if (linger > 0) {
       this.clearTimer();
-      this.timer = setTimeout(() => this.demand === 0 && this.stop(), linger * 1000);
+      this.timer = setTimeout(() => this.demand === 0 && void this.stop(), linger * 1000);
     } else {
-      this.stop();
+      void this.stop();
     }
   }
 
@@ -95,42 +136,29 @@ export class Source implements Tap {
   async shutdown(): Promise<void> {
     this.pinned = false;
     this.demand = 0;
-    this.current.end();
     await this.stop();
   }
 
-  private lingerSeconds(): number {
-    const mode = this.kind === 'feed' ? (this.def as FeedConfig).mode : 'on-demand';
-    return typeof mode === 'object' ? mode.lingerSeconds : 0;
-  }
-
-  private newFanout(): Fanout {
-    const perStream = this.kind === 'stream' ? (this.def as StreamConfig).maxLagSeconds : undefined;
-    const maxLagSeconds = perStream ?? DEFAULT_MAX_LAG_SECONDS;
-    return new Fanout({
-      name: `${this.kind}:${this.def.name}`,
-      maxLagMs: maxLagSeconds * 1000,
-      joinPolicy: this.joinPolicy(),
-      onDrop: (_sink, reason) =>
-        this.ctx.log.warn({ [this.kind]: this.def.name, reason }, `reader of ${this.kind} ${this.def.name} dropped: ${reason}`),
-    });
+  private mode(): FeedMode {
+    return this.definition.kind === 'feed' ? this.definition.config.mode : 'on-demand';
   }
 
   /** Feeds have no mimetype: programs reading them join raw. */
   private joinPolicy(): JoinPolicy {
-    if (this.kind === 'feed') return new RawJoinPolicy();
-    const stream = this.def as StreamConfig;
+    if (this.definition.kind === 'feed') return new RawJoinPolicy();
+    const stream = this.definition.config;
     return policyFor(stream.mimetype, stream.join, (reason) =>
       this.ctx.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`),
     );
   }
 
   private start(): void {
-    const mode = this.kind === 'feed' ? (this.def as FeedConfig).mode : 'on-demand';
+    const mode = this.mode();
     if (mode === 'continuous' || mode === 'autostart') this.pinned = true;
-    const readers = feedReadersFor(this.def, (name) => this.ctx.feed(name));
+    const readers = feedReadersFor(this.definition.config, (name) => this.ctx.feed(name));
     if (!(readers instanceof FeedReaders)) {
-      this.ctx.log.error({ [this.kind]: this.def.name, feed: readers.missing }, `feed ${readers.missing} not run by this worker`);
+      const code = ERRORS.FEED_NOT_LOCAL.code;
+      this.ctx.log.error({ code, [this.kind]: this.name, feed: readers.missing }, ERRORS.FEED_NOT_LOCAL.message(`${this.kind} ${this.name}`, readers.missing));
       this.state = 'dead';
       return;
     }
@@ -145,8 +173,8 @@ export class Source implements Tap {
     const { config } = this.ctx;
     const program = new Program({
       kind: this.kind,
-      name: this.def.name,
-      argv: this.def.argv,
+      name: this.name,
+      argv: this.definition.config.argv,
       ...(this.readers?.stdio ?? { stdin: 'ignore' }),
       logdir: config.logdir,
       logMaxBytes: config.logMaxBytes,
@@ -155,8 +183,8 @@ export class Source implements Tap {
     this.program = program;
     if (program.pid !== undefined) this.ctx.registry.programStarted(program.pid);
     this.readers?.attach(program);
-    const fanout = this.current;
-    program.stdout?.on('data', (chunk: Buffer) => {
+    const fanout = this.slot.fanout;
+    program.stdout.on('data', (chunk: Buffer) => {
       // A program being stopped may still flush output; it must not revive the source.
       if (this.program !== program) return;
       if (this.state !== 'running') this.state = 'running';
@@ -170,35 +198,24 @@ export class Source implements Tap {
     if (this.program !== program) return; // stopped on purpose: its feeds were released then
     this.readers?.detach();
     this.program = null;
-    const name = this.def.name;
     const needed = this.demand > 0 || this.pinned;
     const how = describeExit(exit, program.bytesOut);
-    if (needed && this.def.resurrect) {
+    const fields = { code: exit.error?.code ?? ERRORS.PROGRAM_EXIT.code, [this.kind]: this.name, exitCode: exit.code, signal: exit.signal, stderr: exit.stderrTail };
+    const what = ERRORS.PROGRAM_EXIT.message(`${this.kind} ${this.name}`, how);
+    if (needed && this.definition.config.resurrect) {
       this.state = 'restarting';
-      this.restarts++;
+      this.counters.restarts++;
       const delay = this.policy.nextDelayMs(exit.ranMs);
       const verdict = this.policy.shouldLog(Date.now());
-      if (verdict.log) {
-        this.ctx.log.error(
-          { code: exit.error?.code ?? 'VOYANDZ_ERR_PROGRAM_EXIT', [this.kind]: name, exitCode: exit.code, signal: exit.signal, suppressed: verdict.suppressed, stderr: exit.stderrTail },
-          `program of ${this.kind} ${name} ${how}; restarting in ${delay} ms`,
-        );
-      }
-      this.current.restart();
+      if (verdict.log) this.ctx.log.error({ ...fields, suppressed: verdict.suppressed }, `${what}; restarting in ${delay} ms`);
+      this.slot.restart();
       this.timer = setTimeout(() => this.spawn(), delay);
       return;
     }
-    if (needed) {
-      this.ctx.log.error(
-        { code: exit.error?.code ?? 'VOYANDZ_ERR_PROGRAM_EXIT', [this.kind]: name, exitCode: exit.code, signal: exit.signal, stderr: exit.stderrTail },
-        `program of ${this.kind} ${name} ${how}; not restarted (resurrect: false)`,
-      );
-    }
+    if (needed) this.ctx.log.error(fields, `${what}; not restarted (resurrect: false)`);
     this.state = 'dead';
     this.pinned = false;
-    this.current.end();
-    this.bytesBefore += this.current.bytesIn;
-    this.current = this.newFanout();
+    this.slot.renew();
     this.releaseFeeds();
   }
 
@@ -210,6 +227,8 @@ export class Source implements Tap {
     const program = this.program;
     this.program = null;
     this.releaseFeeds();
+    // The next run starts clean: no joiner ever gets this run's tail.
+    this.slot.renew();
     if (program) await program.stop();
   }
 
@@ -223,6 +242,10 @@ export class Source implements Tap {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+function lingerSeconds(mode: FeedMode): number {
+  return typeof mode === 'object' ? mode.lingerSeconds : 0;
 }
 
 function describeExit(exit: ProgramExit, bytesOut: number): string {

@@ -11,7 +11,9 @@ import type {
   WorkerToPrimary,
 } from '../cluster/messages.js';
 import { assignComponents, findComponents, ownerMap } from '../cluster/assignment.js';
+import { streamId, type SourceId } from '../cluster/source-id.js';
 import { VoyandzError } from '../errors.js';
+import { CarriedCounters } from '../metrics/carried-counters.js';
 import { killProcessGroup } from '../pipeline/process-tree.js';
 import type { WorkerStats } from '../stats/types.js';
 
@@ -22,6 +24,8 @@ interface WorkerSlot {
   clients: number;
   /** Process groups of programs the worker runs, to reap them if it dies. */
   programs: Set<number>;
+  /** Its counters at the last scrape: carried on when it dies, so cluster totals never go down. */
+  lastMetrics: WorkerMetricsJson | null;
   restartTimer: NodeJS.Timeout | null;
 }
 
@@ -38,9 +42,11 @@ const RESPAWN_DELAY_MS = 1000;
 export class WorkerPool {
   private readonly slots: WorkerSlot[] = [];
   private config: ServerConfig;
-  private owners = new Map<string, number>();
-  private ownerOf: Record<string, number> = {};
+  private owners = new Map<SourceId, number>();
+  private ownerOf: Record<SourceId, number> = {};
   private nextRequestId = 1;
+  /** Counter series of workers that died, as last scraped. */
+  private readonly carried = new CarriedCounters();
   private readonly pending = new Map<number, (reply: Reply | null) => void>();
   private stopping = false;
 
@@ -53,7 +59,7 @@ export class WorkerPool {
     this.config = config;
     this.assign(config);
     for (let id = 0; id < config.workers; id++) {
-      this.slots.push({ id, child: null, ready: false, clients: 0, programs: new Set(), restartTimer: null });
+      this.slots.push({ id, child: null, ready: false, clients: 0, programs: new Set(), lastMetrics: null, restartTimer: null });
     }
   }
 
@@ -78,7 +84,7 @@ export class WorkerPool {
    * streams and shots go to the owner, where their feed already flows.
    */
   dispatch(stream: StreamConfig, socket: Socket, request: HandedRequest): boolean {
-    const owner = this.ownerOf[`stream:${stream.name}`] ?? 0;
+    const owner = this.ownerOf[streamId(stream.name)] ?? 0;
     let target = this.slots[owner];
     if (stream.type === 'stream' && stream.client === 'shared') {
       for (const slot of this.slots) {
@@ -103,9 +109,17 @@ export class WorkerPool {
     return replies.flatMap((r) => (r?.type === 'stats' ? [r.stats] : []));
   }
 
+  /** Every live worker's metrics, plus the counters of workers that died (summed by the caller). */
   async gatherMetrics(): Promise<WorkerMetricsJson[]> {
     const replies = await this.askAll('metrics');
-    return replies.flatMap((r) => (r?.type === 'metrics' ? [r.metrics] : []));
+    const live: WorkerMetricsJson[] = [];
+    replies.forEach((reply, i) => {
+      const slot = this.slots[i];
+      if (reply?.type !== 'metrics' || !slot) return;
+      slot.lastMetrics = reply.metrics;
+      live.push(reply.metrics);
+    });
+    return [...live, this.carried.toJson()];
   }
 
   /** Ask every worker to stop its clients and programs; kill what lingers. */
@@ -134,7 +148,7 @@ export class WorkerPool {
   }
 
   private setupFor(slot: WorkerSlot): WorkerSetup {
-    const owned: string[] = [];
+    const owned: SourceId[] = [];
     for (const [component, owner] of this.owners) if (owner === slot.id) owned.push(component);
     const peerPaths: Record<number, string> = {};
     for (const s of this.slots) peerPaths[s.id] = this.peerPath(s.id);
@@ -168,6 +182,8 @@ export class WorkerPool {
         slot.ready = false;
         slot.child = null;
         this.reapPrograms(slot);
+        if (slot.lastMetrics) this.carried.add(slot.lastMetrics);
+        slot.lastMetrics = null;
         resolve();
         if (this.stopping) return;
         const error = new VoyandzError('WORKER_EXIT', String(slot.id), String(signal ?? code));
@@ -224,3 +240,4 @@ export class WorkerPool {
     );
   }
 }
+

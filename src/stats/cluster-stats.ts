@@ -1,6 +1,7 @@
 import type { FeedMode, ServerConfig } from '../config/types.js';
 import type { ClientStats, ProgramState, SourceStats, WorkerStats } from './types.js';
 import { PROGRAM_NAME, VERSION } from '../version.js';
+import { feedId, sourceId, streamId, type SourceId } from '../cluster/source-id.js';
 
 export interface StreamRow {
   name: string;
@@ -53,8 +54,8 @@ export function describeMode(mode: FeedMode): string {
 /** Merge what every worker reports into one view of the whole server. */
 export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], startedAt: number): ClusterStats {
   const now = Date.now();
-  const sources = new Map<string, SourceStats>();
-  for (const w of workers) for (const s of w.sources) sources.set(`${s.kind}:${s.name}`, s);
+  const sources = new Map<SourceId, SourceStats>();
+  for (const w of workers) for (const s of w.sources) sources.set(sourceId(s.kind, s.name), s);
 
   const streams: StreamRow[] = Object.values(config.streams).map((stream) => {
     let clients = 0;
@@ -70,7 +71,7 @@ export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], 
         droppedForLag += row.droppedForLag;
       }
     }
-    const source = sources.get(`stream:${stream.name}`);
+    const source = sources.get(streamId(stream.name));
     const perClient = stream.type === 'shot' || stream.client === 'exclusive';
     return {
       name: stream.name,
@@ -89,7 +90,7 @@ export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], 
   });
 
   const feeds: FeedRow[] = Object.values(config.feeds).map((feed) => {
-    const source = sources.get(`feed:${feed.name}`);
+    const source = sources.get(feedId(feed.name));
     return {
       name: feed.name,
       mode: describeMode(feed.mode),

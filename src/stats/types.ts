@@ -30,6 +30,10 @@ export interface StreamClientStats {
   bytesSent: number;
   bitrate: number;
   droppedForLag: number;
+  /** Clients with `lag_policy: skip` moved ahead to a join point. */
+  skippedForLag: number;
+  /** Peer links this worker closed for lag (their worker links again at a join point). */
+  peerResyncs: number;
 }
 
 export interface WorkerStats {

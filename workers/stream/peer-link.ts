@@ -1,8 +1,11 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { Fanout } from '../../src/fanout/fanout.js';
+import type { Fanout } from '../../src/fanout/fanout.js';
 import type { JoinPolicy } from '../../src/fanout/join/policy.js';
+import { FanoutSlot } from '../../src/pipeline/fanout-slot.js';
+import { RestartPolicy } from '../../src/pipeline/restart-policy.js';
+import type { SourceCounters } from '../../src/pipeline/source.js';
 import type { Tap } from '../../src/pipeline/tap.js';
 
 /**
@@ -10,16 +13,37 @@ import type { Tap } from '../../src/pipeline/tap.js';
  * (subscribing worker, stream), opened when the subscriber gets its first
  * client of that stream. The owner treats it as one more reader of its
  * Fanout, so a stream's bytes are copied once per worker, not per client.
+ *
+ * A link that breaks while the subscriber still has clients (the owner
+ * worker died and is being respawned, or the owner closed the link because
+ * it fell behind) is linked again with a short back-off, and the clients stay:
+ * the new link starts at a join point with the header, spliced in like a
+ * program restart. A relink says RESUME: an owner whose stream has ended for
+ * good (its program exited and is not restarted) refuses it instead of
+ * starting the program again, and the subscriber ends its clients.
+ *
+ * The protocol: the subscriber sends one line, `SUB stream NAME` or `RESUME
+ * stream NAME` (NAME percent-encoded); the owner answers one status line,
+ * `OK` (stream bytes follow), `ENDED` or `UNKNOWN` (then closes).
  */
 
-const HELLO_LIMIT = 512;
+const HELLO_LIMIT = 4096;
+const HELLO = /^(SUB|RESUME) stream (\S+)$/;
+const STATUS_LIMIT = 64;
+type PeerStatus = 'OK' | 'ENDED' | 'UNKNOWN';
 
-export function subscribeLine(stream: string): string {
-  return `SUB stream ${stream}\n`;
+/** A peer-served stream: ended() when its program is over and will not be restarted. */
+export interface PeerTap extends Tap {
+  readonly ended: boolean;
+}
+
+export function subscribeLine(stream: string, resume: boolean): string {
+  // Names may hold spaces and any letter: the hello is one line of one token.
+  return `${resume ? 'RESUME' : 'SUB'} stream ${encodeURIComponent(stream)}\n`;
 }
 
 /** Owner side: accept subscriptions and attach them to the stream's Fanout. */
-export function startPeerServer(path: string, lookup: (stream: string) => Tap | undefined, log: Logger): Promise<Server> {
+export function startPeerServer(path: string, lookup: (stream: string) => PeerTap | undefined, log: Logger): Promise<Server> {
   try {
     unlinkSync(path);
   } catch {
@@ -36,15 +60,17 @@ export function startPeerServer(path: string, lookup: (stream: string) => Tap | 
         return;
       }
       socket.removeListener('data', onData);
-      const match = /^SUB stream (\S+)$/.exec(hello.slice(0, newline));
-      const tap = match?.[1] ? lookup(match[1]) : undefined;
-      if (!tap) {
-        log.warn({ hello: hello.slice(0, newline) }, 'peer asked for a stream this worker does not own');
-        socket.destroy();
+      const match = HELLO.exec(hello.slice(0, newline));
+      const name = match?.[2] === undefined ? undefined : safeDecode(match[2]);
+      const tap = name === undefined ? undefined : lookup(name);
+      if (!tap || (match?.[1] === 'RESUME' && tap.ended)) {
+        if (!tap) log.warn({ hello: hello.slice(0, newline) }, 'peer asked for a stream this worker does not own');
+        socket.end(statusLine(tap ? 'ENDED' : 'UNKNOWN'));
         return;
       }
+      socket.write(statusLine('OK'));
       tap.acquire();
-      tap.fanout.addSink(socket, { kind: 'peer' });
+      tap.fanout.addSink(socket, { kind: 'peer' }, 'resync');
       socket.once('close', () => tap.release());
       // Nothing more is read from a subscriber; keep the socket flowing so a
       // stray byte cannot fill our buffer.
@@ -58,34 +84,60 @@ export function startPeerServer(path: string, lookup: (stream: string) => Tap | 
   });
 }
 
+function statusLine(status: PeerStatus): string {
+  return `${status}\n`;
+}
+
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RemoteStreamOptions {
+  name: string;
+  peerPath: string;
+  maxLagMs: number;
+  log: Logger;
+  counters: SourceCounters;
+  /**
+   * The owner starts this subscription at a join point, header first, like
+   * any client; this side runs the same policy over those bytes so its own
+   * late joiners get a join point too.
+   */
+  makePolicy: () => JoinPolicy;
+}
+
 /** Subscriber side: a stream owned by another worker, seen as a local Tap. */
 export class RemoteStream implements Tap {
   private demand = 0;
   private socket: Socket | null = null;
-  private current: Fanout;
+  private linked = false;
+  private retry: NodeJS.Timeout | null = null;
+  private readonly backoff = new RestartPolicy({ initialDelayMs: 50, maxDelayMs: 1000, stableAfterMs: 5000, logIntervalMs: 30_000 });
+  private readonly slot: FanoutSlot;
 
-  constructor(
-    readonly name: string,
-    private readonly peerPath: string,
-    private readonly maxLagMs: number,
-    private readonly log: Logger,
-    /**
-     * The owner starts this subscription at a join point, header first, like
-     * any client; this side runs the same policy over those bytes so its own
-     * late joiners get a join point too.
-     */
-    private readonly makePolicy: () => JoinPolicy,
-  ) {
-    this.current = this.newFanout();
+  constructor(private readonly options: RemoteStreamOptions) {
+    this.slot = new FanoutSlot({
+      name: `remote:${options.name}`,
+      title: `stream ${options.name}`,
+      labels: { stream: options.name },
+      maxLagMs: options.maxLagMs,
+      counters: options.counters,
+      makePolicy: options.makePolicy,
+      log: options.log,
+    });
   }
 
   get fanout(): Fanout {
-    return this.current;
+    return this.slot.fanout;
   }
 
   acquire(): void {
     this.demand++;
-    if (!this.socket) this.open();
+    if (!this.socket && !this.retry) this.open(false);
   }
 
   release(): void {
@@ -99,32 +151,59 @@ export class RemoteStream implements Tap {
     this.close();
   }
 
-  private newFanout(): Fanout {
-    return new Fanout({ name: `remote:${this.name}`, maxLagMs: this.maxLagMs, joinPolicy: this.makePolicy() });
-  }
-
-  private open(): void {
-    const socket = connect(this.peerPath);
+  private open(resume: boolean): void {
+    this.retry = null;
+    const socket = connect(this.options.peerPath);
+    const openedAt = Date.now();
+    let status: PeerStatus | null = null;
+    let pending = '';
     this.socket = socket;
-    const fanout = this.current;
-    socket.write(subscribeLine(this.name));
-    socket.on('data', (chunk: Buffer) => fanout.push(chunk));
-    socket.on('error', (error) => this.log.warn({ stream: this.name, err: error.message }, 'peer link failed'));
+    socket.write(subscribeLine(this.options.name, resume));
+    socket.on('data', (chunk: Buffer) => {
+      if (status === null) {
+        // Up to the status line; what follows it in the same read is stream data.
+        pending += chunk.toString('latin1');
+        const newline = pending.indexOf('\n');
+        if (newline < 0) {
+          if (pending.length > STATUS_LIMIT) socket.destroy();
+          return;
+        }
+        status = pending.slice(0, newline) as PeerStatus;
+        chunk = chunk.subarray(chunk.length - (pending.length - newline - 1));
+        if (status !== 'OK') return;
+        // A new link is a new run of the stream, header first; clients keep their place.
+        if (this.linked) this.slot.restart();
+        this.linked = true;
+      }
+      if (status === 'OK' && chunk.length > 0) this.slot.fanout.push(chunk);
+    });
+    socket.on('error', () => undefined); // 'close' follows and decides
     socket.once('close', () => {
-      // The owner ended the stream (or died): our readers end too, as they
-      // would if they were connected to the owner directly.
-      if (this.socket !== socket) return;
+      if (this.socket !== socket) return; // closed on purpose
       this.socket = null;
-      this.current.end();
-      this.current = this.newFanout();
+      if (this.demand === 0) return;
+      if (status === 'ENDED') {
+        // The owner says the stream is over: as direct clients would, ours end.
+        this.linked = false;
+        this.slot.renew();
+        return;
+      }
+      const delay = this.backoff.nextDelayMs(Date.now() - openedAt);
+      if (this.backoff.shouldLog(Date.now()).log) {
+        this.options.log.warn({ stream: this.options.name, retryMs: delay }, `peer link of stream ${this.options.name} lost; linking again`);
+      }
+      this.retry = setTimeout(() => this.open(true), delay);
     });
   }
 
   private close(): void {
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
     const socket = this.socket;
     this.socket = null;
-    this.current.end();
-    this.current = this.newFanout();
+    this.linked = false;
+    this.backoff.reset();
+    this.slot.renew();
     socket?.destroy();
   }
 }

@@ -1,15 +1,17 @@
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { ServerConfig, StreamConfig } from '../../src/config/types.js';
+import type { FeedConfig, ServerConfig, StreamConfig } from '../../src/config/types.js';
 import type { HandedRequest, WorkerSetup } from '../../src/cluster/messages.js';
 import { findComponents } from '../../src/cluster/assignment.js';
-import { Source } from '../../src/pipeline/source.js';
+import { feedId, parseSourceId, streamId, type SourceId } from '../../src/cluster/source-id.js';
+import { ERRORS } from '../../src/errors.js';
+import { newSourceCounters, Source, type SourceCounters, type SourceDefinition } from '../../src/pipeline/source.js';
 import { FeedReaders, feedReadersFor } from '../../src/pipeline/feed-readers.js';
 import type { ProgramRegistry, Tap } from '../../src/pipeline/tap.js';
 import type { ClientStats, SourceStats, StreamClientStats, WorkerStats } from '../../src/stats/types.js';
 import { RateMeter } from '../../src/stats/rate-meter.js';
 import { policyFor } from '../../src/fanout/join/policy-for.js';
-import { RemoteStream, startPeerServer } from './peer-link.js';
+import { RemoteStream, startPeerServer, type PeerTap } from './peer-link.js';
 import { serveShared } from './shared-session.js';
 import { serveExclusive } from './exclusive-session.js';
 import type { SessionResult } from './session.js';
@@ -22,43 +24,45 @@ interface ClientRecord {
   bytesSent: () => number;
 }
 
-interface StreamTotals {
-  closedBytes: number;
-  droppedForLag: number;
-}
+/** Bytes sent to clients that already left, per stream: with the live clients', the stream's total. */
+type ClosedBytes = Map<string, number>;
 
 export interface RuntimeEvents extends ProgramRegistry {
   clientClosed(stream: string): void;
   requestServed(route: string, status: number): void;
 }
 
+const RATE_SAMPLE_MS = 1000;
+
 /**
  * Everything one worker process runs: the pipelines it owns (feeds and
  * shared streams as Sources), subscriptions to streams other workers own,
- * and the clients the primary handed it.
+ * and the clients the primary handed it. It owns the counters of every feed
+ * and stream for the life of the worker, so a Source or peer link replaced
+ * by a restart, a relink or a reload never makes a total go down.
  */
 export class WorkerRuntime {
   private setup: WorkerSetup | null = null;
-  private readonly sources = new Map<string, Source>();
-  private readonly signatures = new Map<string, string>();
+  private readonly sources = new Map<SourceId, Source>();
+  private readonly signatures = new Map<SourceId, string>();
   private readonly remotes = new Map<string, RemoteStream>();
+  private readonly counters = new Map<SourceId, SourceCounters>();
+  /** Streams seen through a peer link: counted apart from the owner's, which are another worker's. */
+  private readonly remoteCounters = new Map<string, SourceCounters>();
   private readonly clients = new Set<ClientRecord>();
-  private readonly totals = new Map<string, StreamTotals>();
+  private readonly closedBytes: ClosedBytes = new Map();
   private readonly rates = new RateMeter();
   private peerServer: Server | null = null;
   private readonly rateTimer: NodeJS.Timeout;
+  private lastRss = 0;
 
   constructor(
     readonly workerId: number,
     private readonly log: Logger,
     private readonly events: RuntimeEvents,
   ) {
-    this.rateTimer = setInterval(() => this.sampleRates(), 1000);
+    this.rateTimer = setInterval(() => this.sampleRates(), RATE_SAMPLE_MS);
     this.rateTimer.unref();
-  }
-
-  get config(): ServerConfig | null {
-    return this.setup?.config ?? null;
   }
 
   /** First setup or a reload: keep what did not change, stop what left, start autostart feeds. */
@@ -66,41 +70,39 @@ export class WorkerRuntime {
     const previous = this.setup;
     this.setup = setup;
     const peerPath = setup.peerPaths[this.workerId] ?? '';
-    if (!this.peerServer) this.peerServer = await startPeerServer(peerPath, (name) => this.ownedTap(name), this.log);
+    this.peerServer ??= await startPeerServer(peerPath, (name) => this.ownedStream(name), this.log);
 
-    const wanted = this.ownedSourceKeys(setup);
-    for (const [key, source] of this.sources) {
-      if (wanted.get(key) !== this.signatures.get(key)) {
-        this.sources.delete(key);
-        this.signatures.delete(key);
+    const wanted = ownedSourceSignatures(setup);
+    for (const [id, source] of this.sources) {
+      if (wanted.get(id) !== this.signatures.get(id)) {
+        this.sources.delete(id);
+        this.signatures.delete(id);
         void source.shutdown();
       }
     }
-    for (const [key, signature] of wanted) {
-      if (this.sources.has(key)) continue;
-      const [kind, name] = key.split(':') as ['feed' | 'stream', string];
-      const def = kind === 'feed' ? setup.config.feeds[name] : setup.config.streams[name];
-      if (!def) continue;
-      this.sources.set(key, new Source(kind, def, {
+    for (const [id, signature] of wanted) {
+      if (this.sources.has(id)) continue;
+      const definition = definitionOf(setup.config, id);
+      if (!definition) continue;
+      this.sources.set(id, new Source(definition, {
         config: setup.config,
         log: this.log,
         registry: this.events,
-        feed: (feed) => this.sources.get(`feed:${feed}`),
-      }));
-      this.signatures.set(key, signature);
+        feed: (feed) => this.sources.get(feedId(feed)),
+      }, this.countersOf(this.counters, id)));
+      this.signatures.set(id, signature);
     }
     for (const [name, remote] of this.remotes) {
+      const id = streamId(name);
       const before = previous?.config.streams[name];
       const after = setup.config.streams[name];
-      const ownerChanged = previous?.ownerOf[`stream:${name}`] !== setup.ownerOf[`stream:${name}`];
+      const ownerChanged = previous?.ownerOf[id] !== setup.ownerOf[id];
       if (!after || ownerChanged || JSON.stringify(before) !== JSON.stringify(after)) {
         remote.shutdown();
         this.remotes.delete(name);
       }
     }
-    for (const source of this.sources.values()) {
-      if (source.kind === 'feed' && (source.def as { mode: unknown }).mode === 'autostart') source.pin();
-    }
+    for (const source of this.sources.values()) if (source.autostarts) source.pin();
     return peerPath;
   }
 
@@ -129,7 +131,7 @@ export class WorkerRuntime {
     }
     void session.then((result) => {
       this.clients.delete(record);
-      this.totalsOf(stream.name).closedBytes += record.bytesSent();
+      this.closedBytes.set(stream.name, (this.closedBytes.get(stream.name) ?? 0) + record.bytesSent());
       this.events.clientClosed(stream.name);
       this.events.requestServed(stream.url, result.status);
       this.log.info(
@@ -148,18 +150,17 @@ export class WorkerRuntime {
 
   stats(): WorkerStats {
     const sources: SourceStats[] = [...this.sources.values()].map((s) => ({
-      name: s.def.name,
+      name: s.name,
       kind: s.kind,
       state: s.state,
       pid: s.pid,
       restarts: s.restarts,
       bytesIn: s.bytesIn,
-      bitrate: this.rates.rate(`in:${s.kind}:${s.def.name}`),
+      bitrate: this.rates.rate(`in:${s.kind}:${s.name}`),
       consumers: s.consumers,
     }));
-    const streams: StreamClientStats[] = [];
-    const clients: ClientStats[] = [];
     const live = new Map<string, { clients: number; bytes: number }>();
+    const clients: ClientStats[] = [];
     for (const c of this.clients) {
       const bytes = c.bytesSent();
       const row = live.get(c.stream) ?? { clients: 0, bytes: 0 };
@@ -168,18 +169,21 @@ export class WorkerRuntime {
       live.set(c.stream, row);
       clients.push({ stream: c.stream, remote: c.remote, connectedAt: c.connectedAt, bytesSent: bytes, worker: this.workerId });
     }
-    for (const name of Object.keys(this.setup?.config.streams ?? {})) {
+    const streams: StreamClientStats[] = Object.keys(this.setup?.config.streams ?? {}).map((name) => {
       const row = live.get(name) ?? { clients: 0, bytes: 0 };
-      const totals = this.totalsOf(name);
-      streams.push({
+      const own = this.counters.get(streamId(name));
+      const remote = this.remoteCounters.get(name);
+      return {
         name,
         clients: row.clients,
-        bytesSent: totals.closedBytes + row.bytes,
+        bytesSent: (this.closedBytes.get(name) ?? 0) + row.bytes,
         bitrate: this.rates.rate(`out:${name}`),
-        droppedForLag: totals.droppedForLag + this.liveDrops(name),
-      });
-    }
-    return { workerId: this.workerId, pid: process.pid, rss: process.memoryUsage.rss(), sources, streams, clients };
+        droppedForLag: (own?.droppedForLag ?? 0) + (remote?.droppedForLag ?? 0),
+        skippedForLag: (own?.skippedForLag ?? 0) + (remote?.skippedForLag ?? 0),
+        peerResyncs: own?.peerResyncs ?? 0,
+      };
+    });
+    return { workerId: this.workerId, pid: process.pid, rss: this.rss(), sources, streams, clients };
   }
 
   async shutdown(): Promise<void> {
@@ -189,80 +193,108 @@ export class WorkerRuntime {
     await Promise.all([...this.sources.values()].map((s) => s.shutdown()));
   }
 
-  private sampleRates(): void {
-    const stats = this.stats();
-    for (const s of stats.sources) this.rates.sample(`in:${s.kind}:${s.name}`, s.bytesIn);
-    for (const s of stats.streams) this.rates.sample(`out:${s.name}`, s.bytesSent);
-  }
-
-  private liveDrops(stream: string): number {
-    const tap = this.sources.get(`stream:${stream}`) ?? this.remotes.get(stream);
-    return tap?.fanout.droppedForLag ?? 0;
-  }
-
-  private totalsOf(stream: string): StreamTotals {
-    let totals = this.totals.get(stream);
-    if (!totals) {
-      totals = { closedBytes: 0, droppedForLag: 0 };
-      this.totals.set(stream, totals);
+  /** Under descriptor exhaustion even reading our own RSS can throw: show the last value. */
+  private rss(): number {
+    try {
+      this.lastRss = process.memoryUsage.rss();
+    } catch {
+      // EMFILE: keep the previous reading
     }
-    return totals;
+    return this.lastRss;
   }
 
-  private ownedTap(streamName: string): Tap | undefined {
-    return this.sources.get(`stream:${streamName}`);
+  private sampleRates(): void {
+    try {
+      const stats = this.stats();
+      for (const s of stats.sources) this.rates.sample(`in:${s.kind}:${s.name}`, s.bytesIn);
+      for (const s of stats.streams) this.rates.sample(`out:${s.name}`, s.bytesSent);
+    } catch (error) {
+      // A timer must never take the worker (and its clients) down.
+      this.log.warn({ code: ERRORS.INTERNAL.code, err: error }, ERRORS.INTERNAL.message('sampling rates failed'));
+    }
+  }
+
+  private countersOf<K>(map: Map<K, SourceCounters>, key: K): SourceCounters {
+    let counters = map.get(key);
+    if (!counters) {
+      counters = newSourceCounters();
+      map.set(key, counters);
+    }
+    return counters;
+  }
+
+  private ownedStream(name: string): PeerTap | undefined {
+    return this.sources.get(streamId(name));
   }
 
   /** The feeds of a per-client program; this worker runs them (it owns the stream's component). */
   private feedReaders(stream: StreamConfig): FeedReaders {
-    const readers = feedReadersFor(stream, (feed) => this.sources.get(`feed:${feed}`));
+    const readers = feedReadersFor(stream, (feed) => this.sources.get(feedId(feed)));
     if (readers instanceof FeedReaders) return readers;
-    this.log.error({ stream: stream.name, feed: readers.missing }, `feed ${readers.missing} not run by this worker; the program gets no input`);
+    this.log.error(
+      { code: ERRORS.FEED_NOT_LOCAL.code, stream: stream.name, feed: readers.missing },
+      ERRORS.FEED_NOT_LOCAL.message(`stream ${stream.name}`, readers.missing),
+    );
     return new FeedReaders(undefined, []);
   }
 
   /** The stream's own Source when this worker owns it, else a subscription to its owner. */
   private streamTap(stream: StreamConfig): Tap {
-    const own = this.sources.get(`stream:${stream.name}`);
+    const own = this.sources.get(streamId(stream.name));
     if (own) return own;
     let remote = this.remotes.get(stream.name);
     if (!remote) {
-      const owner = this.setup?.ownerOf[`stream:${stream.name}`] ?? 0;
+      const owner = this.setup?.ownerOf[streamId(stream.name)] ?? 0;
       const onFallback = (reason: string): void =>
         this.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`);
-      remote = new RemoteStream(stream.name, this.setup?.peerPaths[owner] ?? '', stream.maxLagSeconds * 1000, this.log, () =>
-        policyFor(stream.mimetype, stream.join, onFallback),
-      );
+      remote = new RemoteStream({
+        name: stream.name,
+        peerPath: this.setup?.peerPaths[owner] ?? '',
+        maxLagMs: stream.maxLagSeconds * 1000,
+        log: this.log,
+        counters: this.countersOf(this.remoteCounters, stream.name),
+        makePolicy: () => policyFor(stream.mimetype, stream.join, onFallback),
+      });
       this.remotes.set(stream.name, remote);
     }
     return remote;
   }
+}
 
-  /**
-   * Feeds and shared streams of the components this worker owns, each with a
-   * signature covering its definition and its parents', so a reload restarts
-   * exactly what changed.
-   */
-  private ownedSourceKeys(setup: WorkerSetup): Map<string, string> {
-    const { config } = setup;
-    const owned = new Set(setup.owned);
-    const wanted = new Map<string, string>();
-    const feedSignature = (name: string, seen = new Set<string>()): string => {
-      const feed = config.feeds[name];
-      if (!feed || seen.has(name)) return '';
-      seen.add(name);
-      return JSON.stringify(feed) + (feed.feed ? feedSignature(feed.feed, seen) : '');
-    };
-    for (const component of findComponents(config)) {
-      if (!owned.has(component.id)) continue;
-      for (const f of component.feeds) wanted.set(`feed:${f}`, feedSignature(f));
-      for (const s of component.streams) {
-        const stream = config.streams[s];
-        if (!stream || stream.type === 'shot' || stream.client === 'exclusive') continue;
-        const feeds = [...(stream.feed ? [stream.feed] : []), ...(stream.inputs ?? []).map((input) => input.feed)];
-        wanted.set(`stream:${s}`, JSON.stringify(stream) + feeds.map((feed) => feedSignature(feed)).join(''));
-      }
-    }
-    return wanted;
+function definitionOf(config: ServerConfig, id: SourceId): SourceDefinition | undefined {
+  const { kind, name } = parseSourceId(id);
+  if (kind === 'feed') {
+    const feed: FeedConfig | undefined = config.feeds[name];
+    return feed && { kind, config: feed };
   }
+  const stream: StreamConfig | undefined = config.streams[name];
+  return stream && { kind, config: stream };
+}
+
+/**
+ * Feeds and shared streams of the components this worker owns, each with a
+ * signature covering its definition and its parents', so a reload restarts
+ * exactly what changed.
+ */
+function ownedSourceSignatures(setup: WorkerSetup): Map<SourceId, string> {
+  const { config } = setup;
+  const owned = new Set(setup.owned);
+  const wanted = new Map<SourceId, string>();
+  const feedSignature = (name: string, seen = new Set<string>()): string => {
+    const feed = config.feeds[name];
+    if (!feed || seen.has(name)) return '';
+    seen.add(name);
+    return JSON.stringify(feed) + (feed.feed ? feedSignature(feed.feed, seen) : '');
+  };
+  for (const component of findComponents(config)) {
+    if (!owned.has(component.id)) continue;
+    for (const f of component.feeds) wanted.set(feedId(f), feedSignature(f));
+    for (const s of component.streams) {
+      const stream = config.streams[s];
+      if (!stream || stream.type === 'shot' || stream.client === 'exclusive') continue;
+      const feeds = [...(stream.feed ? [stream.feed] : []), ...(stream.inputs ?? []).map((input) => input.feed)];
+      wanted.set(streamId(s), JSON.stringify(stream) + feeds.map((feed) => feedSignature(feed)).join(''));
+    }
+  }
+  return wanted;
 }

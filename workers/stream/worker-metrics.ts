@@ -4,7 +4,9 @@ import type { WorkerStats } from '../../src/stats/types.js';
 /**
  * One worker's metrics. Values are read from the runtime's stats when
  * Prometheus scrapes (collect callbacks), so the per-byte path never touches
- * a metric object. Counters are re-set from the runtime's own totals.
+ * a metric object. Counters are re-set from the runtime's own totals, which
+ * live as long as the worker, so they only rise (the primary carries a dead
+ * worker's last values).
  * Every known stream, feed and program is exported, at 0 too: a series that
  * appears only on its first event breaks rate() and absence alerts.
  */
@@ -46,6 +48,26 @@ export class WorkerMetrics {
       collect() {
         this.reset();
         for (const s of stats().streams) this.inc({ stream: s.name, reason: 'lag' }, s.droppedForLag);
+      },
+    });
+    new Counter({
+      name: 'voyandz_clients_skipped_total',
+      help: 'Times a client with lag_policy: skip, more than max_lag behind, was moved ahead to the latest join point',
+      labelNames: ['stream'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().streams) this.inc({ stream: s.name }, s.skippedForLag);
+      },
+    });
+    new Counter({
+      name: 'voyandz_peer_resyncs_total',
+      help: 'Peer links (worker to worker) that fell more than max_lag behind and were linked again at a join point, keeping their clients',
+      labelNames: ['stream'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().streams) this.inc({ stream: s.name }, s.peerResyncs);
       },
     });
     new Counter({
