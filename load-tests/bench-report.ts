@@ -93,7 +93,7 @@ function serverLabel(kind: ServerKind): string {
  * the same server and source: a slope, because a fresh Node process's RSS
  * first shrinks as start-up garbage is collected, which makes "over idle" noise.
  */
-export function rssSlope(rows: Row[], r: Row): number {
+function rssSlope(rows: Row[], r: Row): number {
   const base = rows
     .filter((x) => x.server === r.server && x.source === r.source)
     .reduce<Row | null>((min, x) => (min === null || x.clients < min.clients ? x : min), null);
@@ -102,7 +102,7 @@ export function rssSlope(rows: Row[], r: Row): number {
 }
 
 /** Least-squares RSS growth per 1000 clients over every row of one server and source: less noisy than any one pair. */
-export function rssFit(rows: Row[], server: ServerKind, source: SourceKind): number {
+function rssFit(rows: Row[], server: ServerKind, source: SourceKind): number {
   const pts = rows.filter((r) => r.server === server && r.source === source && Number.isFinite(r.median.rssMB));
   if (pts.length < 2) return Number.NaN;
   const mx = pts.reduce((a, r) => a + r.clients, 0) / pts.length;
@@ -281,7 +281,7 @@ export function renderResults(res: BenchResults): string {
       '|---|---|---|',
       ...p.top.map((e) => `| ${e.percent} | \`${e.fn}\` | ${e.where || '(native / VM)'} |`),
       '',
-      ...(p.socketWritePercent !== undefined
+      ...(Number.isFinite(p.socketWritePercent)
         ? [
             `Native socket writes (\`writeBuffer\`/\`writev\`, i.e. the write(2) per client per batch): **${p.socketWritePercent} %** of busy time;` +
               ` voyandz's own JavaScript (src/, workers/): **${p.ownCodePercent} %**. The fan-out is syscall-bound: what is left to win is` +

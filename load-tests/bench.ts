@@ -206,8 +206,8 @@ async function oneRun(
   const PROBE_START_S = 0.7;
   const probe = opts.probes ? startProbe(urls.lat, PROBE_START_S / 2 + ramp + opts.settle, opts.duration) : Promise.resolve(null);
   if (opts.probes) await sleep(PROBE_START_S * 1000);
-  let a: CpuSnapshot | null = null;
-  let b: CpuSnapshot | null = null;
+  // Set by the load's callbacks: an object, so the compiler does not assume they stay null.
+  const snap: { a: CpuSnapshot | null; b: CpuSnapshot | null } = { a: null, b: null };
   let rss = 0;
   const report = await runLoad({
     urls: [urls.ts],
@@ -220,17 +220,17 @@ async function oneRun(
     latency: false,
     engine,
     onWindowStart: () => {
-      a = cpuSnapshot([server.pid], SOURCES);
+      snap.a = cpuSnapshot([server.pid], SOURCES);
       for (const k of kept) k.markStart();
     },
     onWindowEnd: () => {
-      b = cpuSnapshot([server.pid], SOURCES);
+      snap.b = cpuSnapshot([server.pid], SOURCES);
       for (const k of kept) k.markEnd();
       rss = treeRss([server.pid], SOURCES);
     },
   });
   const probed = await probe;
-  const cpu = a && b ? cpuBetween(a, b).total : Number.NaN;
+  const cpu = snap.a && snap.b ? cpuBetween(snap.a, snap.b).total : Number.NaN;
   // Every byte the server sent in the window: the load's, the probe's (its window is ~aligned) and the keepers'.
   const sideBytes = (probed?.windowBytes ?? 0) + kept.reduce((sum, k) => sum + k.windowBytes(), 0);
   const gb = (report.windowBytes + sideBytes) / 1e9;
@@ -337,9 +337,9 @@ async function main(): Promise<void> {
   for (const note of notes) log(note);
 
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-bench-'));
-  let interrupted = false;
+  const run = { interrupted: false };
   process.once('SIGINT', () => {
-    interrupted = true;
+    run.interrupted = true;
     log('interrupted: stopping after the current run');
   });
   try {
@@ -362,7 +362,7 @@ async function main(): Promise<void> {
       const list = source === 'live' ? counts : maxrateCounts;
       if (list.length === 0) continue;
       for (const kind of servers) {
-        if (interrupted) break;
+        if (run.interrupted) break;
         try {
           rows.push(...(await benchServer(kind, source, list, media, opts, dir)));
         } catch (error) {
@@ -376,14 +376,14 @@ async function main(): Promise<void> {
     let latency: BenchResults['latency'] = null;
     let slow: BenchResults['slowReader'] = null;
     let engines: BenchResults['engines'] = null;
-    if (opts.probes && !interrupted) {
+    if (opts.probes && !run.interrupted) {
       latency = await latencyRows(dir, opts.quick ? [1, 100] : [1, 100, 1000], opts.duration);
       log('slow-reader probe');
       slow = await runSlowReaderProbe({ stalled: 10, readers: 100, maxLagSeconds: 3, durationSeconds: opts.quick ? 25 : 30, workers: 1, bitrate: 2_000_000 });
       engines = await engineRows(media, opts, dir, opts.quick ? 200 : 500);
     }
-    const memory = interrupted ? null : await memoryRows(memoryKinds, media, opts, dir, memoryClients);
-    const profile = opts.profile && !interrupted ? await profileWorker(media, opts, dir, opts.profileClients).catch((e: Error) => (log(`profile failed: ${e.message}`), null)) : null;
+    const memory = run.interrupted ? null : await memoryRows(memoryKinds, media, opts, dir, memoryClients);
+    const profile = opts.profile && !run.interrupted ? await profileWorker(media, opts, dir, opts.profileClients).catch((e: unknown) => (log(`profile failed: ${e instanceof Error ? e.message : String(e)}`), null)) : null;
 
     const results: BenchResults = {
       date: new Date().toISOString(),
@@ -487,7 +487,7 @@ async function engineRows(media: Media, opts: BenchOptions, dir: string, n: numb
   }
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`bench: ${error.stack ?? error.message}\n`);
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -17,7 +17,7 @@ interface CpuProfile {
   endTime: number;
 }
 
-export interface ProfileEntry {
+interface ProfileEntry {
   fn: string;
   where: string;
   percent: number;

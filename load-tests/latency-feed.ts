@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`${error.message}\n`);
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

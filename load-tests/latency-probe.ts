@@ -117,8 +117,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: Error) => {
-    process.stderr.write(`latency-probe: ${error.message}\n`);
+  main().catch((error: unknown) => {
+    process.stderr.write(`latency-probe: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });
 }

@@ -293,8 +293,8 @@ async function main(): Promise<void> {
 monoMs();
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: Error) => {
-    process.stderr.write(`load-client: ${error.message}\n`);
+  main().catch((error: unknown) => {
+    process.stderr.write(`load-client: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });
 }

@@ -117,7 +117,7 @@ export function cmdline(pid: number): string {
  * leaves out the source programs (ffmpeg, latency-feed) a voyandz config
  * runs, since Icecast's sources run outside its tree.
  */
-export function serverTree(roots: readonly number[], exclude: RegExp | null): number[] {
+function serverTree(roots: readonly number[], exclude: RegExp | null): number[] {
   const all = processTree(roots);
   return exclude ? all.filter((pid) => roots.includes(pid) || !exclude.test(cmdline(pid))) : all;
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './loopback.js';
 
-export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 export const LATENCY_FEED = fileURLToPath(new URL('./latency-feed.js', import.meta.url));
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,7 +29,7 @@ export interface ServerUnderTest {
 }
 
 /** Status code of a GET on loopback, or null when nothing answers; the body is not read. */
-export function probeStatus(port: number, path: string, timeoutMs = 2000): Promise<number | null> {
+function probeStatus(port: number, path: string, timeoutMs = 2000): Promise<number | null> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let head = '';

@@ -101,11 +101,11 @@ export async function runSlowReaderProbe(opts: {
     const t0 = performance.now();
     for (let i = 0; i < opts.stalled; i++) stalled.push(stalledClient(new URL(url)));
     // Poll once a second until the readers' window is over (bounded by it).
-    let finished = false;
+    const window = { finished: false };
     void readers.finally(() => {
-      finished = true;
+      window.finished = true;
     });
-    for (let i = 0; i < opts.durationSeconds + 10 && !finished; i++) {
+    for (let i = 0; i < opts.durationSeconds + 10 && !window.finished; i++) {
       await sleep(1000);
       peak = Math.max(peak, treeRss([pid], SOURCES));
       const d = (await metricSum(base, 'voyandz_clients_dropped_total')) - dropped0;
@@ -176,8 +176,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: Error) => {
-    process.stderr.write(`slow-reader-probe: ${error.message}\n`);
+  main().catch((error: unknown) => {
+    process.stderr.write(`slow-reader-probe: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });
 }

@@ -12,7 +12,7 @@ export interface Summary {
 }
 
 /** Nearest-rank percentile of an ascending array; NaN when empty. */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
+function percentile(sorted: ArrayLike<number>, p: number): number {
   const n = sorted.length;
   if (n === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * n);
@@ -20,7 +20,7 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 }
 
 export function summarize(values: ArrayLike<number>): Summary {
-  const sorted = Float64Array.from(values as ArrayLike<number>).sort();
+  const sorted = Float64Array.from(values).sort();
   const n = sorted.length;
   return {
     count: n,

@@ -29,7 +29,7 @@ class UndiciClient extends ClientState {
         response.body.on('error', (error: NodeJS.ErrnoException) => this.ended(error.code ?? error.message));
         response.body.on('end', () => this.ended(null));
       },
-      (error: NodeJS.ErrnoException) => this.ended(error.code ?? error.name),
+      (error: unknown) => this.ended((error as NodeJS.ErrnoException).code ?? String(error)),
     );
   }
 

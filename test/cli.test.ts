@@ -79,7 +79,7 @@ streams:
   try {
     const line = server.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('using ffmpeg'));
     assert.equal(line?.ffmpeg, bundled);
-    assert.equal(line?.source, 'bundled');
+    assert.equal(line.source, 'bundled');
     const got = await capture(server.url('/stream/ts'), { bytes: 20_000 });
     assert.equal(got.status, 200);
     assert.equal(got.body[0], 0x47, 'MPEG-TS from the bundled ffmpeg');

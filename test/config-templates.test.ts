@@ -52,15 +52,15 @@ test('a template fills its placeholders from args, then defaults; the entry over
       '  cam1: { template: view, feed: cam1, args: { lag: 2.5 } }',
     ),
   );
-  assert.equal(config.feeds.cam1!.command, 'ffmpeg -i rtsp://10.0.0.1/live -s 640x360 -f mpegts -');
-  assert.deepEqual(config.feeds.cam1!.argv, ['ffmpeg', '-i', 'rtsp://10.0.0.1/live', '-s', '640x360', '-f', 'mpegts', '-']);
-  assert.deepEqual(config.feeds.cam1!.mode, { lingerSeconds: 30 });
-  assert.equal(config.feeds.cam2!.command, 'ffmpeg -i rtsp://10.0.0.2/live -s 320x240 -f mpegts -');
-  assert.equal(config.feeds.cam2!.mode, 'continuous');
+  assert.equal(config.feeds.cam1.command, 'ffmpeg -i rtsp://10.0.0.1/live -s 640x360 -f mpegts -');
+  assert.deepEqual(config.feeds.cam1.argv, ['ffmpeg', '-i', 'rtsp://10.0.0.1/live', '-s', '640x360', '-f', 'mpegts', '-']);
+  assert.deepEqual(config.feeds.cam1.mode, { lingerSeconds: 30 });
+  assert.equal(config.feeds.cam2.command, 'ffmpeg -i rtsp://10.0.0.2/live -s 320x240 -f mpegts -');
+  assert.equal(config.feeds.cam2.mode, 'continuous');
   // A value that is one placeholder keeps the argument's type: max_lag is a number.
-  assert.equal(config.streams.cam1!.maxLagSeconds, 2.5);
-  assert.equal(config.streams.cam1!.feed, 'cam1');
-  assert.equal(config.streams.cam1!.mimetype, 'video/mp2t');
+  assert.equal(config.streams.cam1.maxLagSeconds, 2.5);
+  assert.equal(config.streams.cam1.feed, 'cam1');
+  assert.equal(config.streams.cam1.mimetype, 'video/mp2t');
 });
 
 test('entries without templates keep ${...} as written; $${ writes a literal ${ in templated ones', () => {
@@ -76,8 +76,8 @@ test('entries without templates keep ${...} as written; $${ writes a literal ${ 
       '  templated: { template: sh }',
     ),
   );
-  assert.deepEqual(config.streams.plain!.argv, ['sh', '-c', 'echo ${HOME}']);
-  assert.deepEqual(config.streams.templated!.argv, ['sh', '-c', 'echo hi ${HOME}']);
+  assert.deepEqual(config.streams.plain.argv, ['sh', '-c', 'echo ${HOME}']);
+  assert.deepEqual(config.streams.templated.argv, ['sh', '-c', 'echo hi ${HOME}']);
 });
 
 // ---------------------------------------------------------------- generated sets
@@ -102,7 +102,7 @@ test('a generated set expands a range, zero-padded ranges and the product of lis
     ),
   );
   assert.deepEqual(Object.keys(config.feeds), ['cam1', 'cam2', 'cam3']);
-  assert.equal(config.feeds.cam3!.command, 'ffmpeg -i rtsp://10.0.0.3/ -s 640x360 -f mpegts -');
+  assert.equal(config.feeds.cam3.command, 'ffmpeg -i rtsp://10.0.0.3/ -s 640x360 -f mpegts -');
   assert.deepEqual(
     Object.values(config.streams).map((s) => `${s.name} ${s.url} ${s.feed ?? '-'}`),
     [
@@ -115,7 +115,7 @@ test('a generated set expands a range, zero-padded ranges and the product of lis
       'pad10 /stream/pad10 -',
     ],
   );
-  assert.equal(config.streams.pad08!.command, 'echo 08');
+  assert.equal(config.streams.pad08.command, 'echo 08');
 });
 
 test('a set over a list of mappings reads fields as ${var.field}', () => {
@@ -131,8 +131,8 @@ test('a set over a list of mappings reads fields as ${var.field}', () => {
       '      ${cam.name}: { template: camera, args: { url: "rtsp://${cam.host}/live" } }',
     ),
   );
-  assert.equal(config.feeds.door!.command, 'ffmpeg -i rtsp://10.0.0.5/live -s 640x360 -f mpegts -');
-  assert.equal(config.feeds.yard!.command, 'ffmpeg -i rtsp://10.0.0.6/live -s 640x360 -f mpegts -');
+  assert.equal(config.feeds.door.command, 'ffmpeg -i rtsp://10.0.0.5/live -s 640x360 -f mpegts -');
+  assert.equal(config.feeds.yard.command, 'ffmpeg -i rtsp://10.0.0.6/live -s 640x360 -f mpegts -');
 });
 
 // ---------------------------------------------------------------- errors

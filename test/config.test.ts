@@ -214,9 +214,9 @@ test('new keys: workers, lag and shot limits (with per-stream overrides), client
   assert.equal(config.statClients, true);
   assert.equal(config.logMaxBytes, 1000);
   assert.equal(config.logKeep, 0);
-  assert.deepEqual([config.streams.a!.maxLagSeconds, config.streams.a!.shotTimeoutSeconds], [5, 2.5]);
-  assert.deepEqual([config.streams.b!.maxLagSeconds, config.streams.b!.shotTimeoutSeconds], [1, 30]);
-  assert.equal(config.streams.b!.resurrect, false);
+  assert.deepEqual([config.streams.a.maxLagSeconds, config.streams.a.shotTimeoutSeconds], [5, 2.5]);
+  assert.deepEqual([config.streams.b.maxLagSeconds, config.streams.b.shotTimeoutSeconds], [1, 30]);
+  assert.equal(config.streams.b.resurrect, false);
 });
 
 test('feed modes: named, a number of seconds, a numeric string', () => {
@@ -258,8 +258,8 @@ test('YAML 1.1 like the original (PyYAML): yes/no/on/off are booleans, y and n a
     ),
   );
   assert.deepEqual(config.pages, { home: false, stat: false, config: true });
-  assert.deepEqual([config.feeds.n!.argv, config.feeds.n!.resurrect], [['y'], false]);
-  assert.deepEqual([config.streams.y!.mimetype, config.streams.y!.feed], ['y', 'n']);
+  assert.deepEqual([config.feeds.n.argv, config.feeds.n.resurrect], [['y'], false]);
+  assert.deepEqual([config.streams.y.mimetype, config.streams.y.feed], ['y', 'n']);
 });
 
 test('YAML anchors and merge keys share settings between entries; errors point into the anchor', () => {
@@ -276,7 +276,7 @@ test('YAML anchors and merge keys share settings between entries; errors point i
     ),
   );
   assert.deepEqual(
-    [config.streams.b!.argv, config.streams.b!.client, config.streams.b!.url],
+    [config.streams.b.argv, config.streams.b.client, config.streams.b.url],
     [['ffmpeg', '-i', '-', '-f', 'mpjpeg', '-'], 'exclusive', '/b'],
   );
   const broken = yaml('streams:', '  a: &base', '    command: a', '    type: sometimes', '  b:', '    <<: *base', '    feed: *nope');
@@ -310,17 +310,17 @@ test('folded YAML commands split into the right words', () => {
       '    mimetype: audio/mpeg',
     ),
   );
-  assert.deepEqual(config.streams.mosaic!.argv, [
+  assert.deepEqual(config.streams.mosaic.argv, [
     'ffmpeg', '-f', 'mjpeg', '-i', 'http://127.0.0.1:8090/stream/a', '-filter_complex',
     'nullsrc=size=704x576 [base]; [base][0:v] overlay=repeatlast=1', '-f', 'mpjpeg', '-',
   ]);
-  assert.deepEqual(config.streams.literal!.argv, ['ffmpeg', '-i', '-', '-f', 'mp3', '-']);
-  assert.equal(config.streams.literal!.command, 'ffmpeg -i -\n  -f mp3 -');
+  assert.deepEqual(config.streams.literal.argv, ['ffmpeg', '-i', '-', '-f', 'mp3', '-']);
+  assert.equal(config.streams.literal.command, 'ffmpeg -i -\n  -f mp3 -');
 });
 
 test('quoting: single and double quotes, escapes, and sh -c run as words without a shell', () => {
   const argv = (command: string): string[] =>
-    load(yaml('feeds:', '  f:', `    command: ${command}`)).feeds.f!.argv;
+    load(yaml('feeds:', '  f:', `    command: ${command}`)).feeds.f.argv;
   assert.deepEqual(argv(`sh -c 'ffmpeg -i x - | tee /tmp/a'`), ['sh', '-c', 'ffmpeg -i x - | tee /tmp/a']);
   assert.deepEqual(argv(`ffmpeg -vf "drawtext=text='a b'" -`), ['ffmpeg', '-vf', "drawtext=text='a b'", '-']);
   // YAML takes its quotes off first (here '…'), then the words are split.
@@ -651,11 +651,11 @@ test('feeds: as a list or a mapping gives each feed a pipe from fd 3 on, named b
       '    mimetype: video/mp2t',
     ),
   );
-  assert.deepEqual(config.streams.av!.argv, ['ffmpeg', '-i', 'pipe:3', '-i', 'pipe:4', '-c', 'copy', '-f', 'mpegts', '-']);
-  assert.deepEqual(config.streams.av!.inputs, [{ alias: 'cam', feed: 'cam' }, { alias: 'mic', feed: 'mic' }]);
-  assert.equal(config.streams.av!.command, 'ffmpeg -i ${feeds.cam} -i ${feeds.mic} -c copy -f mpegts -');
-  assert.deepEqual(config.streams.av2!.argv, ['ffmpeg', '-i', 'pipe:4', '-i', 'pipe:3', '-f', 'mpegts', '-']);
-  assert.equal(config.streams.av2!.feed, undefined);
+  assert.deepEqual(config.streams.av.argv, ['ffmpeg', '-i', 'pipe:3', '-i', 'pipe:4', '-c', 'copy', '-f', 'mpegts', '-']);
+  assert.deepEqual(config.streams.av.inputs, [{ alias: 'cam', feed: 'cam' }, { alias: 'mic', feed: 'mic' }]);
+  assert.equal(config.streams.av.command, 'ffmpeg -i ${feeds.cam} -i ${feeds.mic} -c copy -f mpegts -');
+  assert.deepEqual(config.streams.av2.argv, ['ffmpeg', '-i', 'pipe:4', '-i', 'pipe:3', '-f', 'mpegts', '-']);
+  assert.equal(config.streams.av2.feed, undefined);
 });
 
 test('feeds: mistakes: unknown or repeated feed, feed: too, a placeholder naming no input, an input never read', () => {

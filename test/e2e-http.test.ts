@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { startServer, type RunningServer } from './helpers/server.js';
 import { capture, ffprobe, getText, rawExchange, save, sleep } from './helpers/clients.js';
 import { pidsWithToken } from '../load-tests/proc.js';
+import { ERRORS } from '../src/errors.js';
 
 let server: RunningServer;
 const dir = mkdtempSync(join(tmpdir(), 'voyandz-http-'));
@@ -70,6 +71,8 @@ test('HEAD on a stream answers headers and starts no program', async () => {
   const head = await getText(server.url('/stream/ts'), 'HEAD');
   assert.equal(head.status, 200);
   assert.equal(head.headers['content-type'], 'video/mp2t');
+  // A close-delimited stream has no length; 0 would tell a player the stream is empty.
+  assert.equal(head.headers['content-length'], undefined);
   await sleep(500);
   assert.deepEqual(pidsWithToken('http-cam'), []);
 });
@@ -155,7 +158,44 @@ test('oversized head 431, garbage 400, wrong method 405; the primary keeps servi
   assert.match(garbage, /^HTTP\/1\.1 400/);
   const post = await rawExchange(server.port, ['DELETE / HTTP/1.1\r\nHost: x\r\n\r\n']);
   assert.match(post, /^HTTP\/1\.1 405/);
-  const bare = await rawExchange(server.port, ['\r\n\r\n\r\n']);
-  assert.ok(bare === '' || /^HTTP\/1\.1 400/.test(bare));
+  // Empty lines before a request are ignored (RFC 9112 §2.2): the request after them is answered.
+  const leading = await rawExchange(server.port, ['\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']);
+  assert.match(leading, /^HTTP\/1\.1 200/);
   assert.equal((await getText(server.url('/'))).status, 200);
+});
+
+/** Status line, then the body of a raw answer. */
+function answer(raw: string): { status: number; body: string; head: string } {
+  const end = raw.indexOf('\r\n\r\n');
+  return { status: Number(raw.slice(9, 12)), head: raw.slice(0, end), body: raw.slice(end + 4) };
+}
+
+test('every error answer comes from the errors table: its status, a body starting with its code, one Date', async () => {
+  const cases: [string, string | Buffer, keyof typeof ERRORS][] = [
+    ['unknown path', 'GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n', 'NOT_FOUND'],
+    ['disabled page', 'GET /config HTTP/1.1\r\nHost: x\r\n\r\n', 'PAGE_DISABLED'],
+    ['wrong method', 'DELETE / HTTP/1.1\r\nHost: x\r\n\r\n', 'METHOD_NOT_ALLOWED'],
+    ['oversized head', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`, 'HEADER_TOO_LARGE'],
+    ['garbage', Buffer.from([0, 1, 2, 255, 13, 10, 13, 10]), 'BAD_REQUEST'],
+    ['bare LF line ends', 'GET / HTTP/1.1\nHost: x\n\n', 'BAD_REQUEST'],
+    ['two Host headers', 'GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n', 'BAD_REQUEST'],
+    ['NUL in a header value', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n', 'BAD_REQUEST'],
+    ['a request body', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc', 'BAD_REQUEST'],
+    ['malformed percent-encoding', 'GET /stream/%zz HTTP/1.1\r\nHost: x\r\n\r\n', 'BAD_URL'],
+    ['failing shot', 'GET /stream/broken HTTP/1.1\r\nHost: x\r\n\r\n', 'SHOT_FAILED'],
+    ['slow shot', 'GET /stream/slow HTTP/1.1\r\nHost: x\r\n\r\n', 'SHOT_TIMEOUT'],
+  ];
+  for (const [what, request, key] of cases) {
+    const reply = answer(await rawExchange(server.port, [request], { waitMs: key === 'SHOT_TIMEOUT' ? 3000 : 1500 }));
+    const error = ERRORS[key];
+    assert.equal(reply.status, error.status, `${what}: status`);
+    assert.ok(reply.body.startsWith(`${error.code}: `), `${what}: body starts with ${error.code}: ${JSON.stringify(reply.body.slice(0, 80))}`);
+    assert.equal(reply.head.match(/^Date: /gim)?.length, 1, `${what}: one Date header`);
+  }
+});
+
+test('absolute-form request targets are answered like their path', async () => {
+  const reply = answer(await rawExchange(server.port, [`GET http://127.0.0.1:${server.port}/stat.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]));
+  assert.equal(reply.status, 200);
+  assert.match(reply.body, /"streams"/);
 });

@@ -176,7 +176,7 @@ streams:
     assert.equal(flakyLogs.length, 1, 'later failures are rate-limited');
     const once = stat.feeds.find((f) => f.name === 'once');
     assert.equal(once?.restarts, 0);
-    assert.equal(once?.state, 'dead');
+    assert.equal(once.state, 'dead');
     const onceLog = server.logs.find((l) => l.feed === 'once' && l.code === 'VOYANDZ_ERR_PROGRAM_EXIT');
     assert.match(String(onceLog?.msg), /not restarted \(resurrect: false\)/);
     assert.match(String(onceLog?.stderr), /once-camera-gone/);

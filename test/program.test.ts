@@ -70,7 +70,7 @@ test('a missing program is reported as an exit with a spawn error', async () => 
     assert.equal(exit.code, null);
     assert.equal(exit.ranMs, 0);
     assert.match(exit.stderrTail, /cannot start program of stream test/);
-    if (argv.length > 0) assert.match(exit.error?.message ?? '', /not found \(ENOENT/);
+    if (argv.length > 0) assert.match(exit.error.message, /not found \(ENOENT/);
     program.stdin?.write('ignored'); // writes after a failed spawn must not throw
     await program.stop();
   }

@@ -15,14 +15,14 @@ function send(message: WorkerToPrimary): void {
   if (process.connected) process.send?.(message);
 }
 
-let metrics: WorkerMetrics | null = null;
-const runtime = new WorkerRuntime(workerId, log, {
+const runtime: WorkerRuntime = new WorkerRuntime(workerId, log, {
   programStarted: (pid) => send({ type: 'program-started', pid }),
   programExited: (pid) => send({ type: 'program-exited', pid }),
   clientClosed: (stream) => send({ type: 'client-closed', stream }),
-  requestServed: (route, status) => metrics?.countRequest(route, status),
+  // Called once clients come and go, long after `metrics` below exists.
+  requestServed: (route, status) => metrics.countRequest(route, status),
 });
-metrics = new WorkerMetrics(() => runtime.stats());
+const metrics = new WorkerMetrics(() => runtime.stats());
 
 let stopping = false;
 async function stop(): Promise<void> {
@@ -44,7 +44,7 @@ process.on('message', (message: PrimaryToWorker, handle?: Socket) => {
     case 'setup':
       void runtime.applySetup(message.setup).then(
         (peerPath) => send({ type: 'ready', workerId, peerPath }),
-        (error: Error) => {
+        (error: unknown) => {
           log.fatal({ err: error }, 'worker setup failed');
           process.exit(1);
         },
@@ -57,7 +57,7 @@ process.on('message', (message: PrimaryToWorker, handle?: Socket) => {
       send({ type: 'stats', id: message.id, stats: runtime.stats() });
       break;
     case 'metrics':
-      void metrics?.json().then((json) => send({ type: 'metrics', id: message.id, metrics: json as WorkerMetricsJson }));
+      void metrics.json().then((json) => send({ type: 'metrics', id: message.id, metrics: json as WorkerMetricsJson }));
       break;
     case 'shutdown':
       void stop();

@@ -9,10 +9,11 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkFeedInputs } from './feed-inputs.js';
+import { entryOf } from './lookup.js';
 import type { PathIssue } from './path-issue.js';
 
 /** Paths the server answers itself; the pages are reserved even when disabled (they answer 403). */
-export const RESERVED_URLS: Readonly<Record<string, string>> = {
+const RESERVED_URLS: Readonly<Record<string, string>> = {
   '/': 'the home page',
   '/stat': 'the status page',
   '/stat.json': 'the status data',
@@ -102,7 +103,7 @@ function checkUrls(streams: Entries): PathIssue[] {
     if (given !== undefined && !given.startsWith('/')) continue;
     const url = given ?? defaultUrl(name);
     const shown = given === undefined ? `default url "${url}"` : `"${url}"`;
-    const reserved = RESERVED_URLS[url];
+    const reserved = entryOf(RESERVED_URLS, url);
     const owner = owners.get(url);
     if (reserved !== undefined) {
       issues.push({ path: ['streams', name, 'url'], message: `${shown} is reserved for ${reserved}` });

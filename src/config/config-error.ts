@@ -17,7 +17,7 @@ export interface ConfigIssue {
 }
 
 /** `config.yaml:14:5: streams.cam1.feed: unknown feed "cam_1" (known: cam1, cam2)` */
-export function formatIssue(issue: ConfigIssue): string {
+function formatIssue(issue: ConfigIssue): string {
   const where = `${issue.file}:${issue.line}:${issue.column}`;
   return issue.path === '' ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
 }

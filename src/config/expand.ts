@@ -29,11 +29,11 @@ import {
   type Variables,
 } from './placeholders.js';
 
-export type EntryKind = 'feeds' | 'streams';
+type EntryKind = 'feeds' | 'streams';
 const KINDS: readonly EntryKind[] = ['feeds', 'streams'];
 
 /** One generated set may not produce more entries than this (a typo like 1..100000 would hang the loader). */
-export const MAX_SET_SIZE = 10_000;
+const MAX_SET_SIZE = 10_000;
 const RANGE = /^(-?\d+)\.\.(-?\d+)$/;
 
 /** Where an expanded entry was written, for pointing at it. */
@@ -285,9 +285,9 @@ function combinations(spec: unknown, at: KeyPath, issues: PathIssue[]): Variable
     issues.push({ path: at, message: `expands to ${size} combinations; at most ${MAX_SET_SIZE}` });
     return [];
   }
-  let result: Map<string, VariableValue>[] = [new Map()];
+  let result: Map<string, VariableValue>[] = [new Map<string, VariableValue>()];
   for (const [name, values] of axes) {
-    result = result.flatMap((vars) => values.map((value) => new Map([...vars, [name, value]])));
+    result = result.flatMap((vars) => values.map((value) => new Map<string, VariableValue>([...vars, [name, value]])));
   }
   return axes.length === 0 ? [] : result;
 }
@@ -305,7 +305,7 @@ function valuesOf(values: unknown): VariableValue[] | string | undefined {
   const [from, to] = [Number(range[1]), Number(range[2])];
   if (to < from) return `range ${values} is empty: write the smaller number first`;
   if (to - from >= MAX_SET_SIZE) return `range ${values} has more than ${MAX_SET_SIZE} values`;
-  const width = /^-?0\d/.test(range[1]!) ? range[1]!.replace('-', '').length : 0;
+  const width = /^-?0\d/.test(range[1]) ? range[1].replace('-', '').length : 0;
   return Array.from({ length: to - from + 1 }, (_, i) => {
     const n = from + i;
     return width === 0 ? n : `${n < 0 ? '-' : ''}${String(Math.abs(n)).padStart(width, '0')}`;
@@ -319,15 +319,16 @@ function describeVariables(vars: Variables): string {
 }
 
 function translate(issue: PathIssue, origins: Map<string, Origin>, failed: ReadonlySet<string>): PathIssue | undefined {
-  const [kind, name, key, ...deeper] = issue.path;
+  const [kind, , key, ...deeper] = issue.path;
+  const name = issue.path.at(1);
   if ((kind !== 'feeds' && kind !== 'streams') || name === undefined) return issue;
   const id = `${kind}\0${String(name)}`;
   const origin = origins.get(id);
   if (origin === undefined) return issue;
   if (failed.has(id)) return undefined;
-  const fromTemplate = key !== undefined && !origin.ownKeys.has(String(key)) && origin.template !== undefined;
-  const base = fromTemplate ? origin.template! : origin.entry;
-  const source = key === undefined ? base : [...base, key, ...deeper];
+  const template = issue.path.length > 2 && !origin.ownKeys.has(String(key)) ? origin.template : undefined;
+  const base = template ?? origin.entry;
+  const source = issue.path.length > 2 ? [...base, key, ...deeper] : base;
   return { ...issue, source, ...(origin.note === undefined ? {} : { note: origin.note }) };
 }
 

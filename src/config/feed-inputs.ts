@@ -9,7 +9,7 @@ import type { PathIssue } from './path-issue.js';
 import type { StreamInput } from './types.js';
 
 /** fd of the first input pipe: 0-2 are stdin, stdout and stderr. */
-export const FIRST_INPUT_FD = 3;
+const FIRST_INPUT_FD = 3;
 
 const PLACEHOLDER = /\$\{feeds\.([^}]*)\}/g;
 
@@ -46,7 +46,7 @@ export function checkFeedInputs(name: string, fields: Record<string, unknown>, k
   const aliases = inputs.map((input) => input.alias);
   const used = new Set<string>();
   for (const match of fields.command.matchAll(PLACEHOLDER)) {
-    const alias = match[1] ?? '';
+    const alias = match[1];
     used.add(alias);
     if (!aliases.includes(alias)) {
       issues.push({ path: ['streams', name, 'command'], message: `unknown placeholder \${feeds.${alias}} (feeds: ${aliases.join(', ')})` });

@@ -9,7 +9,7 @@ import { ConfigSchema } from './schema.js';
 
 type JsonObject = { [key: string]: unknown };
 
-export function configJsonSchema(): JsonObject {
+function configJsonSchema(): JsonObject {
   const schema = z.toJSONSchema(ConfigSchema, { io: 'input', target: 'draft-7', unrepresentable: 'any' }) as JsonObject;
   return relaxTemplatedEntries(schema);
 }
@@ -23,7 +23,7 @@ function relaxTemplatedEntries(node: unknown): JsonObject {
   const visit = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(visit);
     if (typeof value !== 'object' || value === null) return value;
-    const object = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, visit(inner)])) as JsonObject;
+    const object: JsonObject = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, visit(inner)]));
     const properties = object.properties as JsonObject | undefined;
     const required = object.required as string[] | undefined;
     if (properties?.template !== undefined && required !== undefined && required.length > 0) {

@@ -20,11 +20,12 @@ export type Variables = ReadonlyMap<string, VariableValue>;
 export type Substituted = { ok: true; value: unknown } | { ok: false; message: string };
 
 /** Every placeholder name in `text` (reserved namespaces excluded), or a message for a malformed one. */
-export function placeholdersIn(text: string): { names: string[]; malformed: string | undefined } {
+function placeholdersIn(text: string): { names: string[]; malformed: string | undefined } {
   const names: string[] = [];
   let malformed: string | undefined;
   for (const match of text.matchAll(TOKEN)) {
-    const inner = match[1];
+    // The other alternative, `$${`, has no group.
+    const inner = match.at(1);
     if (inner === undefined) continue;
     if (isReserved(inner)) continue;
     if (!NAME.test(inner)) malformed ??= `malformed placeholder \${${inner}} (write $\${ for a literal "\${")`;
@@ -112,7 +113,7 @@ export function isPlainMapping(value: unknown): value is Record<string, unknown>
 
 /** `cam.ip` -> the variable `cam`, then its field. */
 export function variableOf(name: string): string {
-  return name.split('.')[0]!;
+  return name.split('.')[0];
 }
 
 /** `${feeds.cam-1}` is reserved too: feed names may hold characters variable names may not. */
@@ -122,7 +123,7 @@ function isReserved(name: string): boolean {
 
 function lookup(name: string, vars: Variables): VariableValue | undefined {
   const [head, ...fields] = name.split('.');
-  let value: VariableValue | undefined = vars.get(head!);
+  let value: VariableValue | undefined = vars.get(head);
   for (const field of fields) {
     if (value === undefined || typeof value !== 'object') return undefined;
     value = Object.hasOwn(value, field) ? value[field] : undefined;

@@ -26,7 +26,7 @@ const SECONDS = says('must be a number of seconds > 0');
  * (logdir/stream_NAME.log): keep them to characters that need no escaping,
  * and not only dots ("..", which clients normalise away).
  */
-export const NAME_PATTERN = /^(?!\.+$)[A-Za-z0-9_.-]+$/;
+const NAME_PATTERN = /^(?!\.+$)[A-Za-z0-9_.-]+$/;
 const NAME_MESSAGE = 'invalid name: use only letters, digits, "_", "." and "-" (names become URL paths and file names)';
 
 /** A path a client can request: no whitespace, no query or fragment. */

@@ -21,8 +21,8 @@ export interface FeedConfig {
   resurrect: boolean;
 }
 
-export type StreamType = 'stream' | 'shot';
-export type ClientMode = 'shared' | 'exclusive';
+type StreamType = 'stream' | 'shot';
+type ClientMode = 'shared' | 'exclusive';
 
 /** One feed of a multi-feed stream: `alias` is how the command names it (${feeds.ALIAS}). */
 export interface StreamInput {
@@ -53,7 +53,7 @@ export interface StreamConfig {
   join: JoinSetting;
 }
 
-export interface PagesConfig {
+interface PagesConfig {
   home: boolean;
   stat: boolean;
   config: boolean;

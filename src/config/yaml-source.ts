@@ -189,5 +189,5 @@ function keyText(key: unknown): string | undefined {
 /** Offset where a node starts; 0 (line 1, column 1) for an empty document. */
 function rangeStart(node: unknown): number {
   const hasRange = typeof node === 'object' && node !== null && 'range' in node && Array.isArray(node.range);
-  return hasRange ? Number((node.range as number[])[0]) : 0;
+  return hasRange ? ((node.range as number[]).at(0) ?? 0) : 0;
 }

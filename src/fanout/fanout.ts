@@ -206,11 +206,6 @@ export class Fanout {
     return this.ring.bufferedBytes + this.pendingBytes;
   }
 
-  /** A snapshot: safe to iterate while sinks come and go. */
-  sinks(): Iterable<FanoutSink> {
-    return this.parked.length === 0 ? this.list.slice() : [...this.list, ...this.parked];
-  }
-
   /** Takes ownership of `chunk`: it is shared with every sink, never copied or mutated. */
   push(chunk: Buffer): void {
     if (this.ended || chunk.length === 0) return;

@@ -57,10 +57,6 @@ export class StreamRing {
     return this.offs[this.head + i];
   }
 
-  timeAt(i: number): number {
-    return this.times[this.head + i];
-  }
-
   /** Index of the chunk that holds byte `offset`, or -1 when it is not held. */
   indexOf(offset: number): number {
     const offs = this.offs;

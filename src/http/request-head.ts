@@ -5,6 +5,8 @@
  * answered at once rather than after a timeout.
  */
 
+import { entryOf } from '../config/lookup.js';
+
 export const MAX_HEAD_BYTES = 16 * 1024;
 
 export interface RequestHead {
@@ -31,7 +33,8 @@ const REQUEST_LINE = /^([A-Z]{1,16}) (\S+) HTTP\/1\.([01])$/;
 /** Absolute-form (RFC 9112 §3.2.2): a proxy-style target, which a server must accept. */
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#\s]*(\/[^\s#]*)?$/i;
 const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
-/** A field value may hold visible characters, spaces, tabs and obs-text; never NUL, CR or LF. */
+/** A field value may hold visible characters, spaces, tabs and obs-text; never NUL, CR, LF or other controls. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
 const BAD_VALUE_CHAR = /[\0-\x08\x0a-\x1f\x7f]/;
 const HEAD_END = Buffer.from('\r\n\r\n');
 const LF = 10;
@@ -51,7 +54,7 @@ function originForm(target: string): string | null {
   if (target.startsWith('/')) return target;
   if (target === '*') return target;
   const absolute = ABSOLUTE_FORM.exec(target);
-  return absolute ? (absolute[1] ?? '/') : null;
+  return absolute ? (absolute.at(1) ?? '/') : null;
 }
 
 export function parseRequestHead(buffer: Buffer): HeadResult {
@@ -66,25 +69,26 @@ export function parseRequestHead(buffer: Buffer): HeadResult {
   if (end + 4 > MAX_HEAD_BYTES) return { kind: 'too-large' };
   const text = buffer.toString('latin1', start, end);
   const lines = text.split('\r\n');
-  const requestLine = REQUEST_LINE.exec(lines[0] ?? '');
+  const requestLine = REQUEST_LINE.exec(lines.at(0) ?? '');
   if (!requestLine) return { kind: 'bad', reason: 'malformed request line' };
-  const [, method = '', rawTarget = '', minor = '1'] = requestLine;
+  const [, method, rawTarget, minor] = requestLine;
   const target = originForm(rawTarget);
   if (target === null) return { kind: 'bad', reason: 'malformed request target' };
-  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  const headers: Record<string, string> = {};
   for (let i = 1; i < lines.length; i++) {
-    const match = HEADER_LINE.exec(lines[i] ?? '');
+    const match = HEADER_LINE.exec(lines[i]);
     if (!match) return { kind: 'bad', reason: `malformed header line ${i}` };
-    const name = (match[1] ?? '').toLowerCase();
-    const value = match[2] ?? '';
+    const name = match[1].toLowerCase();
+    const value = match[2];
     if (BAD_VALUE_CHAR.test(value)) return { kind: 'bad', reason: `control character in header ${name}` };
-    if (name === 'host' && headers.host !== undefined) return { kind: 'bad', reason: 'more than one Host header' };
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+    if (name === 'host' && entryOf(headers, 'host') !== undefined) return { kind: 'bad', reason: 'more than one Host header' };
+    const earlier = entryOf(headers, name);
+    headers[name] = earlier === undefined ? value : `${earlier}, ${value}`;
   }
-  if (minor === '1' && headers.host === undefined) return { kind: 'bad', reason: 'missing Host header' };
+  if (minor === '1' && entryOf(headers, 'host') === undefined) return { kind: 'bad', reason: 'missing Host header' };
   const query = target.indexOf('?');
   const path = query < 0 ? target : target.slice(0, query);
-  const connection = (headers.connection ?? '').toLowerCase();
+  const connection = (entryOf(headers, 'connection') ?? '').toLowerCase();
   const keepAlive = minor === '1' ? !connection.includes('close') : connection.includes('keep-alive');
   return {
     kind: 'head',
@@ -93,7 +97,7 @@ export function parseRequestHead(buffer: Buffer): HeadResult {
       path,
       target,
       httpVersion: minor === '1' ? '1.1' : '1.0',
-      headers: { ...headers },
+      headers,
       length: end + 4,
       keepAlive,
     },
@@ -102,6 +106,6 @@ export function parseRequestHead(buffer: Buffer): HeadResult {
 
 /** A request body we would have to skip; pages and streams take none. */
 export function hasBody(head: RequestHead): boolean {
-  const length = head.headers['content-length'];
-  return head.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  const length = entryOf(head.headers, 'content-length');
+  return entryOf(head.headers, 'transfer-encoding') !== undefined || (length !== undefined && length !== '0');
 }

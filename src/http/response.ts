@@ -53,7 +53,7 @@ export function serializeResponse(response: HttpResponse, options: SerializeOpti
 }
 
 /** The headers of a stream answer, for GET (before the bytes) and HEAD alike. */
-export function streamHeaders(mimetype: string): Record<string, string> {
+function streamHeaders(mimetype: string): Record<string, string> {
   return { 'content-type': mimetype, 'cache-control': NO_CACHE, pragma: 'no-cache', expires: '0' };
 }
 

@@ -38,7 +38,7 @@ export class FeedReaders {
     this.detach();
     if (this.stdinFeed && program.stdin) this.plug(this.stdinFeed, program.stdin);
     this.pipeFeeds.forEach((tap, index) => {
-      const pipe = program.inputs[index];
+      const pipe = program.inputs.at(index);
       if (pipe) this.plug(tap, pipe);
     });
   }

@@ -32,7 +32,7 @@ export interface ProgramExit {
   /** From spawn to the leader's exit; 0 when it never started. */
   ranMs: number;
   stderrTail: string;
-  /** Set (VOYANDZ_ERR_PROGRAM_SPAWN) when the program could not be started. */
+  /** Set (ERRORS.PROGRAM_SPAWN) when the program could not be started. */
   error?: VoyandzError;
   /** It ended after stop() was called, i.e. on purpose. */
   stopped: boolean;
@@ -55,15 +55,10 @@ let exitHookInstalled = false;
  * still running when this process (or worker thread) exits, however it exits.
  * Synchronous, so it also works inside a process 'exit' handler.
  */
-export function killAllPrograms(signal: NodeJS.Signals = 'SIGKILL'): number {
+function killAllPrograms(signal: NodeJS.Signals = 'SIGKILL'): number {
   let count = 0;
   for (const program of live) if (program.signal(signal)) count++;
   return count;
-}
-
-/** Programs spawned by this process that have not been seen to exit yet. */
-export function runningPrograms(): Program[] {
-  return [...live];
 }
 
 function spawnReason(argv0: string | undefined, err: unknown): string {
@@ -123,7 +118,8 @@ export class Program extends EventEmitter<{ exit: [ProgramExit] }> {
     this.argv = [...options.argv];
     const extra = Math.max(0, Math.floor(options.extraInputs ?? 0));
     const stdio: StdioOptions = [options.stdin, 'pipe', 'pipe', ...Array<'pipe'>(extra).fill('pipe')];
-    const [file, ...args] = this.argv;
+    const file = this.argv.at(0);
+    const args = this.argv.slice(1);
     let child: ChildProcess | null = null;
     let syncError: unknown = null;
     if (file === undefined || file === '') {

@@ -29,7 +29,7 @@ export interface StderrLogOptions {
 }
 
 /** `logdir/<kind>_<name>.log`; characters that could leave logdir or confuse a shell are replaced. */
-export function stderrLogPath(logdir: string, kind: string, name: string): string {
+function stderrLogPath(logdir: string, kind: string, name: string): string {
   const safe = `${kind}_${name}`.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
   return join(logdir, `${safe}.log`);
 }
@@ -112,13 +112,13 @@ class LogFile {
   private takeBatch(): Buffer {
     let bytes = 0;
     let count = 0;
-    while (count < this.queue.length && (count === 0 || bytes + (this.queue[count] as Buffer).length <= MAX_BATCH_BYTES)) {
-      bytes += (this.queue[count] as Buffer).length;
+    while (count < this.queue.length && (count === 0 || bytes + (this.queue[count]).length <= MAX_BATCH_BYTES)) {
+      bytes += (this.queue[count]).length;
       count++;
     }
     const parts = this.queue.splice(0, count);
     this.queued -= bytes;
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes);
+    return parts.length === 1 ? (parts[0]) : Buffer.concat(parts, bytes);
   }
 
   private async writeBatch(batch: Buffer): Promise<void> {

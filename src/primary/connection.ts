@@ -50,10 +50,10 @@ export function serveConnection(socket: Socket, handlers: ConnectionHandlers): v
     while (!busy && !done) {
       const result = parseRequestHead(buffered);
       if (result.kind === 'incomplete') return;
-      if (result.kind === 'too-large') return refuse(null, 'HEADER_TOO_LARGE', String(MAX_HEAD_BYTES));
-      if (result.kind === 'bad') return refuse(null, 'BAD_REQUEST', result.reason);
+      if (result.kind === 'too-large') { refuse(null, 'HEADER_TOO_LARGE', String(MAX_HEAD_BYTES)); return; }
+      if (result.kind === 'bad') { refuse(null, 'BAD_REQUEST', result.reason); return; }
       const head = result.head;
-      if (hasBody(head)) return refuse(head, 'BAD_REQUEST', 'request bodies are not accepted');
+      if (hasBody(head)) { refuse(head, 'BAD_REQUEST', 'request bodies are not accepted'); return; }
       buffered = buffered.subarray(head.length);
       const decision = handlers.route(head, socket);
       if (decision.kind === 'handoff') {

@@ -13,6 +13,7 @@ import type {
 import { assignComponents, findComponents, ownerMap } from '../cluster/assignment.js';
 import { streamId, type SourceId } from '../cluster/source-id.js';
 import { VoyandzError } from '../errors.js';
+import { entryOf } from '../config/lookup.js';
 import { CarriedCounters } from '../metrics/carried-counters.js';
 import { killProcessGroup } from '../pipeline/process-tree.js';
 import type { WorkerStats } from '../stats/types.js';
@@ -84,8 +85,8 @@ export class WorkerPool {
    * streams and shots go to the owner, where their feed already flows.
    */
   dispatch(stream: StreamConfig, socket: Socket, request: HandedRequest): boolean {
-    const owner = this.ownerOf[streamId(stream.name)] ?? 0;
-    let target = this.slots[owner];
+    const owner = entryOf(this.ownerOf, streamId(stream.name)) ?? 0;
+    let target = this.slots.at(owner);
     if (stream.type === 'stream' && stream.client === 'shared') {
       for (const slot of this.slots) {
         if (!slot.ready) continue;
@@ -96,7 +97,7 @@ export class WorkerPool {
     const message: PrimaryToWorker = { type: 'client', stream: stream.name, request };
     target.clients++;
     target.child.send(message, socket, (error) => {
-      if (error && target) {
+      if (error) {
         target.clients--;
         socket.destroy();
       }
@@ -114,7 +115,7 @@ export class WorkerPool {
     const replies = await this.askAll('metrics');
     const live: WorkerMetricsJson[] = [];
     replies.forEach((reply, i) => {
-      const slot = this.slots[i];
+      const slot = this.slots.at(i);
       if (reply?.type !== 'metrics' || !slot) return;
       slot.lastMetrics = reply.metrics;
       live.push(reply.metrics);

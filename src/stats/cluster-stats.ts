@@ -3,7 +3,7 @@ import type { ClientStats, ProgramState, SourceStats, WorkerStats } from './type
 import { PROGRAM_NAME, VERSION } from '../version.js';
 import { feedId, sourceId, streamId, type SourceId } from '../cluster/source-id.js';
 
-export interface StreamRow {
+interface StreamRow {
   name: string;
   url: string;
   type: string;
@@ -18,7 +18,7 @@ export interface StreamRow {
   droppedForLag: number;
 }
 
-export interface FeedRow {
+interface FeedRow {
   name: string;
   mode: string;
   feed: string | null;
@@ -47,7 +47,7 @@ export interface ClusterStats {
   clients?: ClientStats[];
 }
 
-export function describeMode(mode: FeedMode): string {
+function describeMode(mode: FeedMode): string {
   return typeof mode === 'string' ? mode : `${mode.lingerSeconds}s`;
 }
 

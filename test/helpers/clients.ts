@@ -80,13 +80,13 @@ export function rawExchange(port: number, parts: (string | Buffer)[], options: {
       resolve(Buffer.concat(received).toString('latin1'));
     };
     socket.on('close', finish);
-    socket.on('connect', async () => {
+    socket.on('connect', () => void (async () => {
       for (const part of parts) {
         socket.write(part);
         if (options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
       }
       setTimeout(finish, options.waitMs ?? 1500);
-    });
+    })());
   });
 }
 

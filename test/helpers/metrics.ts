@@ -15,10 +15,10 @@ export function parsePrometheus(text: string): Sample[] {
     const match = SAMPLE.exec(line);
     if (!match) throw new Error(`not Prometheus text: ${line}`);
     const labels: Record<string, string> = {};
-    for (const label of (match[3] ?? '').matchAll(LABEL)) labels[label[1] ?? ''] = label[2] ?? '';
+    for (const label of (match.at(3) ?? '').matchAll(LABEL)) labels[label[1]] = label[2];
     const value = Number(match[4]);
     if (Number.isNaN(value) && match[4] !== 'NaN') throw new Error(`bad value in: ${line}`);
-    samples.push({ name: match[1] ?? '', labels, value });
+    samples.push({ name: match[1], labels, value });
   }
   return samples;
 }

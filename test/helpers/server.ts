@@ -41,8 +41,8 @@ export async function startServer(configYaml: string, options: { workers?: numbe
   const stderr: string[] = [];
   const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
   let partial = '';
-  child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (text: string) => {
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text: string) => {
     partial += text;
     const lines = partial.split('\n');
     partial = lines.pop() ?? '';
@@ -63,15 +63,21 @@ export async function startServer(configYaml: string, options: { workers?: numbe
       }
     }
   });
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => stderr.push(text));
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => stderr.push(text));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = 15000): Promise<LogLine> => {
     const seen = logs.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const waiter = { match, resolve: (line: LogLine) => (clearTimeout(timer), resolve(line)) };
+      const waiter = {
+        match,
+        resolve: (line: LogLine): void => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
       const timer = setTimeout(() => {
         waiters.delete(waiter);
         reject(new Error(`timed out waiting for a log line; stderr: ${stderr.join('')}`));

@@ -25,10 +25,10 @@ export function serveExclusive(
     let bytes = 0;
     meter(() => bytes);
     socket.write(streamResponseHead(stream.mimetype));
-    program.stdout?.on('data', (chunk: Buffer) => {
+    program.stdout.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
     });
-    program.stdout?.pipe(socket);
+    program.stdout.pipe(socket);
     let finished = false;
     const finish = (): void => {
       if (finished) return;

@@ -37,7 +37,7 @@ export interface PeerTap extends Tap {
   readonly ended: boolean;
 }
 
-export function subscribeLine(stream: string, resume: boolean): string {
+function subscribeLine(stream: string, resume: boolean): string {
   // Names may hold spaces and any letter: the hello is one line of one token.
   return `${resume ? 'RESUME' : 'SUB'} stream ${encodeURIComponent(stream)}\n`;
 }

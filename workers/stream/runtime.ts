@@ -1,10 +1,11 @@
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { FeedConfig, ServerConfig, StreamConfig } from '../../src/config/types.js';
+import type { ServerConfig, StreamConfig } from '../../src/config/types.js';
 import type { HandedRequest, WorkerSetup } from '../../src/cluster/messages.js';
 import { findComponents } from '../../src/cluster/assignment.js';
 import { feedId, parseSourceId, streamId, type SourceId } from '../../src/cluster/source-id.js';
 import { ERRORS } from '../../src/errors.js';
+import { entryOf } from '../../src/config/lookup.js';
 import { newSourceCounters, Source, type SourceCounters, type SourceDefinition } from '../../src/pipeline/source.js';
 import { FeedReaders, feedReadersFor } from '../../src/pipeline/feed-readers.js';
 import type { ProgramRegistry, Tap } from '../../src/pipeline/tap.js';
@@ -94,9 +95,9 @@ export class WorkerRuntime {
     }
     for (const [name, remote] of this.remotes) {
       const id = streamId(name);
-      const before = previous?.config.streams[name];
-      const after = setup.config.streams[name];
-      const ownerChanged = previous?.ownerOf[id] !== setup.ownerOf[id];
+      const before = previous && entryOf(previous.config.streams, name);
+      const after = entryOf(setup.config.streams, name);
+      const ownerChanged = previous && entryOf(previous.ownerOf, id) !== entryOf(setup.ownerOf, id);
       if (!after || ownerChanged || JSON.stringify(before) !== JSON.stringify(after)) {
         remote.shutdown();
         this.remotes.delete(name);
@@ -108,7 +109,7 @@ export class WorkerRuntime {
 
   handleClient(streamName: string, request: HandedRequest, socket: Socket): void {
     const setup = this.setup;
-    const stream = setup?.config.streams[streamName];
+    const stream = setup && entryOf(setup.config.streams, streamName);
     if (!setup || !stream) {
       socket.destroy();
       this.events.clientClosed(streamName);
@@ -244,7 +245,7 @@ export class WorkerRuntime {
     if (own) return own;
     let remote = this.remotes.get(stream.name);
     if (!remote) {
-      const owner = this.setup?.ownerOf[streamId(stream.name)] ?? 0;
+      const owner = (this.setup && entryOf(this.setup.ownerOf, streamId(stream.name))) ?? 0;
       const onFallback = (reason: string): void =>
         this.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`);
       remote = new RemoteStream({
@@ -264,10 +265,10 @@ export class WorkerRuntime {
 function definitionOf(config: ServerConfig, id: SourceId): SourceDefinition | undefined {
   const { kind, name } = parseSourceId(id);
   if (kind === 'feed') {
-    const feed: FeedConfig | undefined = config.feeds[name];
+    const feed = entryOf(config.feeds, name);
     return feed && { kind, config: feed };
   }
-  const stream: StreamConfig | undefined = config.streams[name];
+  const stream = entryOf(config.streams, name);
   return stream && { kind, config: stream };
 }
 
@@ -281,7 +282,7 @@ function ownedSourceSignatures(setup: WorkerSetup): Map<SourceId, string> {
   const owned = new Set(setup.owned);
   const wanted = new Map<SourceId, string>();
   const feedSignature = (name: string, seen = new Set<string>()): string => {
-    const feed = config.feeds[name];
+    const feed = entryOf(config.feeds, name);
     if (!feed || seen.has(name)) return '';
     seen.add(name);
     return JSON.stringify(feed) + (feed.feed ? feedSignature(feed.feed, seen) : '');
@@ -290,7 +291,7 @@ function ownedSourceSignatures(setup: WorkerSetup): Map<SourceId, string> {
     if (!owned.has(component.id)) continue;
     for (const f of component.feeds) wanted.set(feedId(f), feedSignature(f));
     for (const s of component.streams) {
-      const stream = config.streams[s];
+      const stream = entryOf(config.streams, s);
       if (!stream || stream.type === 'shot' || stream.client === 'exclusive') continue;
       const feeds = [...(stream.feed ? [stream.feed] : []), ...(stream.inputs ?? []).map((input) => input.feed)];
       wanted.set(streamId(s), JSON.stringify(stream) + feeds.map((feed) => feedSignature(feed)).join(''));

@@ -48,11 +48,6 @@ export class ContainerJoinPolicy implements JoinPolicy {
     return this.seen;
   }
 
-  /** The parser gave up: joins are raw until reset(). */
-  get fellBack(): boolean {
-    return this.failed;
-  }
-
   observe(chunk: Buffer, offset: number): void {
     // A subscriber to another worker's stream is not told when the program
     // there restarts, but the new stream's first bytes come in a read of

@@ -61,7 +61,7 @@ export abstract class UnitParser implements ContainerParser {
         }
         p += used;
       } else {
-        const took = stash.fill(chunk, p, end, stash.capacity);
+        stash.fill(chunk, p, end, stash.capacity);
         used = this.unit(stash.buf, 0, stash.len, offset + p - old);
         if (used === 0) {
           if (stash.len >= stash.capacity) throw new JoinParseError('unit head too long');
@@ -69,7 +69,6 @@ export abstract class UnitParser implements ContainerParser {
         }
         stash.len = 0;
         p += used - old;
-        void took;
       }
       if (this.skip === 0) this.finishSink();
     }
