@@ -4,10 +4,10 @@
  */
 const WINDOW = 5;
 
-export class RateMeter {
-  private readonly samples = new Map<string, number[]>();
+export class RateMeter<K = string> {
+  private readonly samples = new Map<K, number[]>();
 
-  sample(key: string, total: number): void {
+  sample(key: K, total: number): void {
     let list = this.samples.get(key);
     if (!list) {
       list = [];
@@ -18,7 +18,7 @@ export class RateMeter {
   }
 
   /** Bits per second over the window. */
-  rate(key: string): number {
+  rate(key: K): number {
     const list = this.samples.get(key);
     if (!list || list.length < 2) return 0;
     const first = list[0] ?? 0;

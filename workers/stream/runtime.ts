@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig, StreamConfig } from '../../src/config/types.js';
 import type { HandedRequest, WorkerSetup } from '../../src/cluster/messages.js';
 import { findComponents } from '../../src/cluster/assignment.js';
-import { feedId, parseSourceId, streamId, type SourceId } from '../../src/cluster/source-id.js';
+import { feedId, parseSourceId, sourceId, streamId, type SourceId } from '../../src/cluster/source-id.js';
 import { ERRORS } from '../../src/errors.js';
 import { entryOf } from '../../src/config/lookup.js';
 import { newSourceCounters, Source, type SourceCounters, type SourceDefinition } from '../../src/pipeline/source.js';
@@ -52,7 +52,10 @@ export class WorkerRuntime {
   private readonly remoteCounters = new Map<string, SourceCounters>();
   private readonly clients = new Set<ClientRecord>();
   private readonly closedBytes: ClosedBytes = new Map();
-  private readonly rates = new RateMeter();
+  /** Read from programs (and peer links), per feed or stream. */
+  private readonly inRates = new RateMeter<SourceId>();
+  /** Sent to clients, per stream name. */
+  private readonly outRates = new RateMeter();
   private peerServer: Server | null = null;
   private readonly rateTimer: NodeJS.Timeout;
   private lastRss = 0;
@@ -157,7 +160,7 @@ export class WorkerRuntime {
       pid: s.pid,
       restarts: s.restarts,
       bytesIn: s.bytesIn,
-      bitrate: this.rates.rate(`in:${s.kind}:${s.name}`),
+      bitrate: this.inRates.rate(sourceId(s.kind, s.name)),
       consumers: s.consumers,
     }));
     const live = new Map<string, { clients: number; bytes: number }>();
@@ -178,7 +181,7 @@ export class WorkerRuntime {
         name,
         clients: row.clients,
         bytesSent: (this.closedBytes.get(name) ?? 0) + row.bytes,
-        bitrate: this.rates.rate(`out:${name}`),
+        bitrate: this.outRates.rate(name),
         droppedForLag: (own?.droppedForLag ?? 0) + (remote?.droppedForLag ?? 0),
         skippedForLag: (own?.skippedForLag ?? 0) + (remote?.skippedForLag ?? 0),
         peerResyncs: own?.peerResyncs ?? 0,
@@ -207,8 +210,8 @@ export class WorkerRuntime {
   private sampleRates(): void {
     try {
       const stats = this.stats();
-      for (const s of stats.sources) this.rates.sample(`in:${s.kind}:${s.name}`, s.bytesIn);
-      for (const s of stats.streams) this.rates.sample(`out:${s.name}`, s.bytesSent);
+      for (const s of stats.sources) this.inRates.sample(sourceId(s.kind, s.name), s.bytesIn);
+      for (const s of stats.streams) this.outRates.sample(s.name, s.bytesSent);
     } catch (error) {
       // A timer must never take the worker (and its clients) down.
       this.log.warn({ code: ERRORS.INTERNAL.code, err: error }, ERRORS.INTERNAL.message('sampling rates failed'));
