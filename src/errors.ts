@@ -34,11 +34,25 @@ export const ERRORS = {
   BAD_URL: define('VOYANDZ_ERR_BAD_URL', (path: string) => `malformed percent-encoding in ${path}`, 400),
   METHOD_NOT_ALLOWED: define('VOYANDZ_ERR_METHOD_NOT_ALLOWED', (method: string) => `method ${method} not allowed; use GET or HEAD`, 405),
   STREAM_UNAVAILABLE: define('VOYANDZ_ERR_STREAM_UNAVAILABLE', (name: string, reason: string) => `stream ${name} is unavailable: ${reason}`, 503),
+  STREAM_FAILED: define(
+    'VOYANDZ_ERR_STREAM_FAILED',
+    (name: string, how: string, stderr: string) => `stream ${name}: its program ${how} before sending anything\n${stderr}`,
+    502,
+  ),
+  STREAM_START_TIMEOUT: define(
+    'VOYANDZ_ERR_STREAM_START_TIMEOUT',
+    (name: string, seconds: string) => `stream ${name}: its program sent nothing within ${seconds} s (start_timeout)`,
+    504,
+  ),
   SHOT_FAILED: define('VOYANDZ_ERR_SHOT_FAILED', (name: string, how: string, stderr: string) => `shot ${name} failed (${how})\n${stderr}`, 500),
   SHOT_TOO_LARGE: define('VOYANDZ_ERR_SHOT_TOO_LARGE', (name: string, limit: string) => `shot ${name}: output larger than ${limit} bytes; program killed`, 500),
   SHOT_TIMEOUT: define('VOYANDZ_ERR_SHOT_TIMEOUT', (name: string, seconds: string) => `shot ${name} took longer than ${seconds} s; program killed`, 504),
   PROGRAM_SPAWN: define('VOYANDZ_ERR_PROGRAM_SPAWN', (name: string, reason: string) => `cannot start program of ${name}: ${reason}`),
   PROGRAM_EXIT: define('VOYANDZ_ERR_PROGRAM_EXIT', (name: string, how: string) => `program of ${name} ${how}`),
+  PROGRAM_STALLED: define(
+    'VOYANDZ_ERR_PROGRAM_STALLED',
+    (name: string, seconds: string) => `program of ${name} wrote nothing for ${seconds} s while needed; killing it to restart it (stall_timeout)`,
+  ),
   PROGRAM_LOG: define(
     'VOYANDZ_ERR_PROGRAM_LOG',
     (path: string, reason: string) => `cannot write program stderr to ${path}: ${reason}; further errors for this file are not logged`,

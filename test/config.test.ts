@@ -93,6 +93,8 @@ test('an original-format config resolves to the expected config', () => {
         argv: ['ffmpeg', '-f', 'v4l2', '-i', '/dev/video0', '-f', 'mpegts', '-'],
         mode: { lingerSeconds: 30 },
         resurrect: true,
+        stallTimeoutSeconds: 15,
+        format: 'auto',
       },
     },
     streams: {
@@ -112,6 +114,9 @@ test('an original-format config resolves to the expected config', () => {
         maxLagSeconds: 10,
         shotTimeoutSeconds: 10,
         join: 'keyframe',
+        lagPolicy: 'drop',
+        startTimeoutSeconds: 10,
+        stallTimeoutSeconds: 15,
       },
       '1_pic': {
         name: '1_pic',
@@ -125,6 +130,9 @@ test('an original-format config resolves to the expected config', () => {
         maxLagSeconds: 10,
         shotTimeoutSeconds: 10,
         join: 'raw',
+        lagPolicy: 'drop',
+        startTimeoutSeconds: 10,
+        stallTimeoutSeconds: 15,
       },
       cam_view: {
         name: 'cam_view',
@@ -139,6 +147,9 @@ test('an original-format config resolves to the expected config', () => {
         maxLagSeconds: 10,
         shotTimeoutSeconds: 10,
         join: 'keyframe',
+        lagPolicy: 'drop',
+        startTimeoutSeconds: 10,
+        stallTimeoutSeconds: 15,
       },
     },
   };
@@ -155,7 +166,7 @@ test('defaults: a stream and a feed with only their required keys', () => {
   const config = load(
     yaml('feeds:', '  f:', '    command: src', 'streams:', '  s:', '    command: out', '    mimetype: video/mp2t'),
   );
-  assert.deepEqual(config.feeds.f, { name: 'f', command: 'src', argv: ['src'], mode: 'on-demand', resurrect: true });
+  assert.deepEqual(config.feeds.f, { name: 'f', command: 'src', argv: ['src'], mode: 'on-demand', resurrect: true, stallTimeoutSeconds: 15, format: 'auto' });
   assert.deepEqual(config.streams.s, {
     name: 's',
     command: 'out',
@@ -168,6 +179,9 @@ test('defaults: a stream and a feed with only their required keys', () => {
     maxLagSeconds: 10,
     shotTimeoutSeconds: 10,
     join: 'keyframe',
+    lagPolicy: 'drop',
+    startTimeoutSeconds: 10,
+    stallTimeoutSeconds: 15,
   });
   assert.equal(config.logdir, undefined);
 });
@@ -543,7 +557,7 @@ test('rejects unknown keys, with a hint when one is close', () => {
     'config.yaml:7:5: streams.s.mime_type: unknown key (did you mean "mimetype"?)',
     'config.yaml:8:5: streams.s.Feed: unknown key (did you mean "feed"?)',
     'config.yaml:9:1: frobnicate: unknown key (known: listenaddr, listenport, logdir, pages, templates, generate, feeds, streams, ' +
-      'workers, max_lag, shot_timeout, stat_clients, log_max_bytes, log_keep)',
+      'workers, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep)',
   ]);
 });
 

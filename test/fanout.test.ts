@@ -528,3 +528,76 @@ test('a sink joined at an old keyframe is not dropped for the age of that keyfra
     await lb.close();
   }
 });
+
+test('lag policy skip: a sink more than max_lag behind jumps to the latest keyframe and stays; resync closes a peer link, counted apart', async () => {
+  const lb = await loopback(3);
+  const [fast, skipper, peer] = lb.pairs;
+  const CHUNK = 64 * 1024;
+  let clock = 0;
+  const all: Buffer[] = [];
+  const keyframes = new Set<number>();
+  let offset = 0;
+  const fan = new Fanout({ name: 'skip', maxLagMs: 300, now: () => clock, joinPolicy: markerPolicy('keyframe') });
+  const push = (n: number): void => {
+    const chunk = Buffer.alloc(CHUNK, 0x2e);
+    chunk.writeUInt32BE(n, 1); // each chunk tells where it is
+    if (n % 5 === 0) {
+      chunk[0] = 0x4b; // 'K': a keyframe starts this chunk
+      keyframes.add(offset);
+    }
+    all.push(chunk);
+    offset += CHUNK;
+    fan.push(chunk);
+  };
+  try {
+    let n = 0;
+    push(n++);
+    fan.addSink(fast.sink);
+    const skipping = fan.addSink(skipper.sink, {}, 'skip');
+    fan.addSink(peer.sink, { kind: 'peer' }, 'resync');
+    await until(() => fast.received >= CHUNK + 3, 'fast reader has the first keyframe');
+    skipper.client.pause();
+    peer.client.pause();
+    while (fan.skippedForLag === 0 || fan.peerResyncs === 0) {
+      assert.ok(n < 20_000, 'the paused sinks never lagged');
+      await until(() => fast.received >= n * CHUNK - 4 * CHUNK, 'fast reader keeps up');
+      clock += 10;
+      push(n++);
+    }
+    assert.equal(fan.droppedForLag, 0, 'nobody was dropped');
+    assert.equal(fan.peerResyncs, 1);
+    assert.ok(peer.sink.destroyed, 'the peer link was closed so that its worker links again');
+    assert.ok(!skipper.sink.destroyed, 'the skipping client keeps its connection');
+    assert.equal(fan.sinkCount, 2);
+    skipper.client.resume();
+    await until(() => !skipping.blocked, 'the skipper caught up');
+    for (let i = 0; i < 6; i++) {
+      clock += 10;
+      push(n++);
+      await tick();
+    }
+    fan.end();
+    await skipper.ended;
+    const sent = Buffer.concat(all);
+    const joined = bytesOf(skipper);
+    assert.equal(joined.subarray(0, 3).toString(), 'HDR', 'the header once, at its join');
+    const got = joined.subarray(3);
+    // What it got: runs of the stream in order, each run after the first starting at a keyframe further on.
+    let at = 0;
+    let skips = 0;
+    for (let g = 0; g < got.length; g++, at++) {
+      if (got[g] === sent[at]) continue;
+      const resumedAt = got.readUInt32BE(g + 1) * CHUNK;
+      assert.ok(resumedAt > at, `skipped ahead (${at} → ${resumedAt})`);
+      assert.ok(keyframes.has(resumedAt), `resumed at a keyframe: got[${g}]=${got[g]} at ${at} (chunk offset ${at % CHUNK}) → ${resumedAt}`);
+      at = resumedAt;
+      skips++;
+    }
+    assert.ok(skips >= 1, 'it skipped');
+    assert.equal(at, sent.length, 'and got everything after its last skip, to the end');
+    assert.ok(!got.includes(Buffer.from('HDR')), 'no second header');
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});

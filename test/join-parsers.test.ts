@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { policyFor } from '../src/fanout/join/policy-for.js';
+import { feedPolicyFor, policyFor } from '../src/fanout/join/policy-for.js';
 import type { JoinPolicy } from '../src/fanout/join/policy.js';
 import { JOIN_SAMPLES, recordSample } from './helpers/join-samples.js';
 import { firstFrame } from './helpers/join.js';
@@ -127,4 +127,22 @@ test('join parser: garbage makes the policy fall back to raw, once, without thro
     assert.deepEqual(point, { header: null, offset: junk.length }, `${sample.name} joins raw`);
   }
   assert.ok(reasons.length >= JOIN_SAMPLES.length - 1, reasons.join('\n'));
+});
+
+test('feeds: the container is recognised from the first bytes, and readers join as a stream of that mimetype would', async () => {
+  const failed = (reason: string): void => assert.fail(`fell back: ${reason}`);
+  for (const sample of JOIN_SAMPLES) {
+    const data = await recordSample(sample, 3);
+    const reference = trace(policyFor(sample.mimetype, 'keyframe', failed), data, () => 1 << 30);
+    const random = prng(7);
+    const sniffed = trace(feedPolicyFor('auto', failed), data, () => 1 + Math.floor(random() * 300));
+    const sniffedJoins = sniffed.joins.filter((j) => j >= 0);
+    assert.ok(sniffedJoins.length > 0, `${sample.name}: a join point`);
+    assert.deepEqual(sniffedJoins, reference.joins.filter((j) => j >= 0).slice(-sniffedJoins.length), `${sample.name}: same join points`);
+    assert.equal(sniffed.header, reference.header, `${sample.name}: same header`);
+  }
+  // Bytes with no container: the live edge, at once.
+  const raw = feedPolicyFor('auto', failed);
+  raw.observe(Buffer.from('tick 1\ntick 2\n'), 0);
+  assert.deepEqual(raw.joinPoint(0, 14), { header: null, offset: 14 });
 });

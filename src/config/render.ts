@@ -30,6 +30,8 @@ function renderFeed(feed: FeedConfig): Record<string, unknown> {
     mode: renderMode(feed.mode),
     ...(feed.feed === undefined ? {} : { feed: feed.feed }),
     resurrect: feed.resurrect,
+    stall_timeout: feed.stallTimeoutSeconds,
+    format: feed.format === 'multipart' ? 'mpjpeg' : feed.format,
   };
 }
 
@@ -46,6 +48,9 @@ function renderStream(stream: StreamConfig): Record<string, unknown> {
     resurrect: stream.resurrect,
     max_lag: stream.maxLagSeconds,
     shot_timeout: stream.shotTimeoutSeconds,
+    lag_policy: stream.lagPolicy,
+    start_timeout: stream.startTimeoutSeconds,
+    stall_timeout: stream.stallTimeoutSeconds,
   };
 }
 

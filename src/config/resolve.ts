@@ -15,7 +15,7 @@ import type { FeedConfig, FeedMode, ServerConfig, StreamConfig } from './types.j
 /** `configFile` is absolute. */
 export function resolveConfig(raw: RawConfig, configFile: string): ServerConfig {
   const feeds: Record<string, FeedConfig> = {};
-  for (const [name, feed] of Object.entries(raw.feeds)) feeds[name] = resolveFeed(name, feed);
+  for (const [name, feed] of Object.entries(raw.feeds)) feeds[name] = resolveFeed(name, feed, raw);
   const streams: Record<string, StreamConfig> = {};
   for (const [name, stream] of Object.entries(raw.streams)) streams[name] = resolveStream(name, stream, raw);
   return {
@@ -34,13 +34,15 @@ export function resolveConfig(raw: RawConfig, configFile: string): ServerConfig 
   };
 }
 
-function resolveFeed(name: string, feed: RawFeed): FeedConfig {
+function resolveFeed(name: string, feed: RawFeed, raw: RawConfig): FeedConfig {
   return {
     name,
     ...commandOf(feed.command),
     mode: modeOf(feed.mode),
     ...(feed.feed === undefined ? {} : { feed: feed.feed }),
     resurrect: resurrectOf(feed),
+    stallTimeoutSeconds: feed.stall_timeout ?? raw.stall_timeout,
+    format: feed.format === 'mpjpeg' ? 'multipart' : feed.format,
   };
 }
 
@@ -61,6 +63,9 @@ function resolveStream(name: string, stream: RawStream, raw: RawConfig): StreamC
     maxLagSeconds: stream.max_lag ?? raw.max_lag,
     shotTimeoutSeconds: stream.shot_timeout ?? raw.shot_timeout,
     join: resolveJoin(stream.join, stream.mimetype),
+    lagPolicy: stream.lag_policy,
+    startTimeoutSeconds: stream.start_timeout ?? raw.start_timeout,
+    stallTimeoutSeconds: stream.stall_timeout ?? raw.stall_timeout,
   };
 }
 

@@ -20,6 +20,17 @@ function says(text: string): { error: (issue: { input?: unknown }) => string } {
 
 const BOOLEAN = says('must be true or false');
 const SECONDS = says('must be a number of seconds > 0');
+const SECONDS_OR_OFF = says('must be a number of seconds >= 0 (0 turns it off)');
+
+const stallTimeout = (what: string) =>
+  z
+    .number(SECONDS_OR_OFF)
+    .min(0, SECONDS_OR_OFF)
+    .optional()
+    .describe(`Overrides the top-level stall_timeout for this ${what}.`);
+
+/** Containers a feed's readers can join at a boundary; `auto` recognises them from the bytes. */
+export const FEED_FORMATS = ['auto', 'raw', 'mpegts', 'matroska', 'fmp4', 'flv', 'mpjpeg', 'mp3', 'adts'] as const;
 
 /**
  * Feed and stream names become URL paths (/stream/NAME) and log file names
@@ -118,6 +129,15 @@ export const FeedSchema = z
       feed: feedReference.optional(),
       resurrect,
       'no-resurrect': noResurrect,
+      stall_timeout: stallTimeout('feed'),
+      format: z
+        .enum(FEED_FORMATS, says(`must be one of: ${FEED_FORMATS.join(', ')}`))
+        .default('auto')
+        .describe(
+          'Container the feed writes, so that programs reading it (streams, shots, chained feeds) start at a ' +
+            'boundary with its header instead of mid-packet. auto: recognised from the first bytes (MPEG-TS, ' +
+            'Matroska/WebM, fragmented MP4, FLV, mpjpeg, MP3, ADTS); raw: any byte (no framing).',
+        ),
       template: templateReference,
       args: templateArgs,
     },
@@ -158,6 +178,19 @@ export const StreamSchema = z
         .positive(SECONDS)
         .optional()
         .describe('Overrides the top-level max_lag for this stream.'),
+      lag_policy: z
+        .enum(['drop', 'skip'], says('must be one of: drop, skip'))
+        .default('drop')
+        .describe(
+          'What happens to a client more than max_lag behind. drop: it is disconnected (as the original). ' +
+            'skip: it jumps ahead to the latest join point (keyframe), losing a stretch of stream but not the stream.',
+        ),
+      start_timeout: z
+        .number(SECONDS)
+        .positive(SECONDS)
+        .optional()
+        .describe('Overrides the top-level start_timeout for this stream.'),
+      stall_timeout: stallTimeout('stream'),
       shot_timeout: z
         .number(SECONDS)
         .positive(SECONDS)
@@ -317,6 +350,22 @@ export const ConfigSchema = z
         .positive(SECONDS)
         .default(10)
         .describe('A client more than this many seconds of stream data behind is disconnected. Per stream: max_lag.'),
+      start_timeout: z
+        .number(SECONDS)
+        .positive(SECONDS)
+        .default(10)
+        .describe(
+          'A client of a stream is answered only once its program sent a first byte: 502 (with the stderr tail) ' +
+            'if the program fails first, 504 after this many seconds. Per stream: start_timeout.',
+        ),
+      stall_timeout: z
+        .number(SECONDS_OR_OFF)
+        .min(0, SECONDS_OR_OFF)
+        .default(15)
+        .describe(
+          'A running feed or shared-stream program that writes nothing for this many seconds while it is needed ' +
+            'is killed and restarted (counted as a stall). 0 turns the watchdog off. Per feed and stream: stall_timeout.',
+        ),
       shot_timeout: z
         .number(SECONDS)
         .positive(SECONDS)

@@ -4,7 +4,7 @@
  * references are checked. Plain data only: it crosses process boundaries
  * (primary -> workers) as JSON.
  */
-import type { JoinSetting } from '../fanout/join/container.js';
+import type { Container, JoinSetting } from '../fanout/join/container.js';
 
 export type FeedMode = 'on-demand' | 'continuous' | 'autostart' | { lingerSeconds: number };
 
@@ -19,7 +19,13 @@ export interface FeedConfig {
   feed?: string;
   /** Restart the program when it dies while needed (default true). */
   resurrect: boolean;
+  /** Kill and restart the program after this long without output; 0: never. */
+  stallTimeoutSeconds: number;
+  /** How programs reading it find a boundary to start at. */
+  format: FeedFormat;
 }
+
+export type FeedFormat = 'auto' | 'raw' | Container;
 
 type StreamType = 'stream' | 'shot';
 type ClientMode = 'shared' | 'exclusive';
@@ -51,6 +57,12 @@ export interface StreamConfig {
   shotTimeoutSeconds: number;
   /** Shared streams: where late joiners start (`auto` resolved from the mimetype). */
   join: JoinSetting;
+  /** Shared streams: a client more than maxLagSeconds behind is dropped, or skips to the latest join point. */
+  lagPolicy: 'drop' | 'skip';
+  /** A client waits this long for the stream's first byte before a 504. */
+  startTimeoutSeconds: number;
+  /** Shared streams: kill and restart the program after this long without output; 0: never. */
+  stallTimeoutSeconds: number;
 }
 
 interface PagesConfig {

@@ -32,6 +32,7 @@
 import type { Socket } from 'node:net';
 import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from './join/policy.js';
 import { StreamRing } from './ring.js';
+import { abort, endAndReap } from './socket-close.js';
 
 /** Free-form facts about a sink, for stats pages and logs. */
 export interface SinkInfo {
@@ -201,6 +202,12 @@ export class Fanout {
   get droppedForLag(): number {
     return this.counters.droppedForLag;
   }
+  get skippedForLag(): number {
+    return this.counters.skippedForLag;
+  }
+  get peerResyncs(): number {
+    return this.counters.peerResyncs;
+  }
   /** Stream bytes held for sinks and late joiners (ring + not yet flushed). */
   get bufferedBytes(): number {
     return this.ring.bufferedBytes + this.pendingBytes;
@@ -221,7 +228,7 @@ export class Fanout {
     s.lag = lag;
     if (socket.destroyed) return s;
     if (this.ended) {
-      socket.end();
+      endAndReap(socket);
       return s;
     }
     s.budget = Math.max(CATCH_UP_BATCHES * this.maxBatchBytes, socket.writableHighWaterMark);
@@ -331,14 +338,14 @@ export class Fanout {
     while (parked.length > 0) {
       const s = parked[parked.length - 1];
       this.detach(s, true);
-      s.socket.end();
+      endAndReap(s.socket);
     }
     const list = this.list;
     while (list.length > 0) {
       const s = list[list.length - 1];
       if (s.blocked) this.catchUp(s, Number.POSITIVE_INFINITY);
       this.detach(s, true);
-      s.socket.end();
+      endAndReap(s.socket);
     }
     this.pending.length = 0;
     this.pendingBytes = 0;
@@ -547,18 +554,5 @@ export class Fanout {
   private stopLagTimer(): void {
     if (this.lagTimer !== null) clearInterval(this.lagTimer);
     this.lagTimer = null;
-  }
-}
-
-/**
- * A plain close would leave the unsent backlog in the kernel, retried for
- * minutes against a peer that reads nothing; a TCP reset frees it at once and
- * tells the peer. Pipes and unix sockets (program stdin) have no reset.
- */
-function abort(socket: Socket): void {
-  try {
-    socket.resetAndDestroy();
-  } catch {
-    socket.destroy();
   }
 }

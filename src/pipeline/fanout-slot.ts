@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Fanout, type FanoutCounters, type LagPolicy } from '../fanout/fanout.js';
 import type { JoinPolicy } from '../fanout/join/policy.js';
+import type { RunOutcome } from './tap.js';
 
 export interface FanoutSlotOptions {
   /** The Fanout's name: `feed:cam1`, `stream:ts`, `remote:ts`. */
@@ -29,6 +30,9 @@ export interface FanoutSlotOptions {
  */
 export class FanoutSlot {
   private current: Fanout;
+  /** The current run produced a byte; cleared when a new run begins. */
+  private flowing = false;
+  private waiters: ((outcome: RunOutcome) => void)[] = [];
 
   constructor(private readonly options: FanoutSlotOptions) {
     this.current = this.make();
@@ -38,13 +42,41 @@ export class FanoutSlot {
     return this.current;
   }
 
+  /** See Tap.whenFlowing. */
+  whenFlowing(): Promise<RunOutcome> {
+    if (this.flowing) return Promise.resolve({ kind: 'flowing' });
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** The producer's first byte of this run is about to be pushed. */
+  started(): void {
+    if (this.flowing) return;
+    this.flowing = true;
+    this.settle({ kind: 'flowing' });
+  }
+
+  /** The run ended before its first byte: whoever waits for it is told why. */
+  failed(how: string, stderr: string): void {
+    if (!this.flowing) this.settle({ kind: 'failed', how, stderr });
+  }
+
   restart(): void {
     this.current.restart();
+    this.flowing = false;
   }
 
   renew(): void {
     this.current.end();
     this.current = this.make();
+    this.flowing = false;
+    // Nobody will produce for whoever still waits on the run that ended.
+    this.settle({ kind: 'failed', how: 'was stopped', stderr: '' });
+  }
+
+  private settle(outcome: RunOutcome): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve(outcome);
   }
 
   private make(): Fanout {

@@ -3,14 +3,14 @@ import type { FeedConfig, FeedMode, ServerConfig, StreamConfig } from '../config
 import { sourceId, type SourceKind } from '../cluster/source-id.js';
 import { ERRORS } from '../errors.js';
 import { newFanoutCounters, type Fanout, type FanoutCounters } from '../fanout/fanout.js';
-import { RawJoinPolicy, type JoinPolicy } from '../fanout/join/policy.js';
-import { policyFor } from '../fanout/join/policy-for.js';
+import type { JoinPolicy } from '../fanout/join/policy.js';
+import { feedPolicyFor, policyFor } from '../fanout/join/policy-for.js';
 import type { ProgramState } from '../stats/types.js';
 import { FanoutSlot } from './fanout-slot.js';
 import { FeedReaders, feedReadersFor } from './feed-readers.js';
 import { Program, type ProgramExit } from './program.js';
 import { RestartPolicy } from './restart-policy.js';
-import type { ProgramRegistry, Tap } from './tap.js';
+import type { ProgramRegistry, RunOutcome, Tap } from './tap.js';
 
 /** What a Source runs: a feed, or a stream with `client: shared`. */
 export type SourceDefinition = { kind: 'feed'; config: FeedConfig } | { kind: 'stream'; config: StreamConfig };
@@ -18,11 +18,16 @@ export type SourceDefinition = { kind: 'feed'; config: FeedConfig } | { kind: 's
 /** A source's totals for the life of its worker, across runs and reloads: they only rise. */
 export interface SourceCounters extends FanoutCounters {
   restarts: number;
+  /** Programs killed by the stall watchdog (no output for stall_timeout). */
+  stalls: number;
 }
 
 export function newSourceCounters(): SourceCounters {
-  return { ...newFanoutCounters(), restarts: 0 };
+  return { ...newFanoutCounters(), restarts: 0, stalls: 0 };
 }
+
+/** How often a running program's silence is checked against stall_timeout. */
+const STALL_CHECK_MS = 1000;
 
 export interface SourceContext {
   config: ServerConfig;
@@ -48,6 +53,10 @@ export class Source implements Tap {
   private timer: NodeJS.Timeout | null = null;
   private readonly policy = new RestartPolicy();
   private readonly slot: FanoutSlot;
+  /** When the running program last wrote (or started); the watchdog compares it with stall_timeout. */
+  private lastOutputAt = 0;
+  private watchdog: NodeJS.Timeout | null = null;
+  private stalledProgram: Program | null = null;
 
   constructor(
     readonly definition: SourceDefinition,
@@ -78,12 +87,20 @@ export class Source implements Tap {
     return this.slot.fanout;
   }
 
+  whenFlowing(): Promise<RunOutcome> {
+    return this.slot.whenFlowing();
+  }
+
   get bytesIn(): number {
     return this.counters.bytesIn;
   }
 
   get restarts(): number {
     return this.counters.restarts;
+  }
+
+  get stalls(): number {
+    return this.counters.stalls;
   }
 
   get pid(): number | null {
@@ -143,9 +160,14 @@ export class Source implements Tap {
     return this.definition.kind === 'feed' ? this.definition.config.mode : 'on-demand';
   }
 
-  /** Feeds have no mimetype: programs reading them join raw. */
+  /** Feeds have no mimetype: their container is named by `format:` or recognised from the bytes. */
   private joinPolicy(): JoinPolicy {
-    if (this.definition.kind === 'feed') return new RawJoinPolicy();
+    if (this.definition.kind === 'feed') {
+      const feed = this.definition.config;
+      return feedPolicyFor(feed.format, (reason) =>
+        this.ctx.log.warn({ feed: feed.name, format: feed.format, reason }, `feed ${feed.name}: its readers start raw (${reason})`),
+      );
+    }
     const stream = this.definition.config;
     return policyFor(stream.mimetype, stream.join, (reason) =>
       this.ctx.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`),
@@ -181,13 +203,19 @@ export class Source implements Tap {
       logKeep: config.logKeep,
     });
     this.program = program;
+    this.lastOutputAt = performance.now();
+    this.startWatchdog();
     if (program.pid !== undefined) this.ctx.registry.programStarted(program.pid);
     this.readers?.attach(program);
     const fanout = this.slot.fanout;
     program.stdout.on('data', (chunk: Buffer) => {
       // A program being stopped may still flush output; it must not revive the source.
       if (this.program !== program) return;
-      if (this.state !== 'running') this.state = 'running';
+      this.lastOutputAt = performance.now();
+      if (this.state !== 'running') {
+        this.state = 'running';
+        this.slot.started();
+      }
       fanout.push(chunk);
     });
     program.once('exit', (exit: ProgramExit) => this.onExit(program, exit));
@@ -198,10 +226,14 @@ export class Source implements Tap {
     if (this.program !== program) return; // stopped on purpose: its feeds were released then
     this.readers?.detach();
     this.program = null;
+    this.stopWatchdog();
     const needed = this.demand > 0 || this.pinned;
-    const how = describeExit(exit, program.bytesOut);
+    const stalled = this.stalledProgram === program;
+    this.stalledProgram = null;
+    const how = stalled ? `wrote nothing for ${this.stallTimeoutSeconds()} s and was killed (stall_timeout)` : describeExit(exit, program.bytesOut);
     const fields = { code: exit.error?.code ?? ERRORS.PROGRAM_EXIT.code, [this.kind]: this.name, exitCode: exit.code, signal: exit.signal, stderr: exit.stderrTail };
     const what = ERRORS.PROGRAM_EXIT.message(`${this.kind} ${this.name}`, how);
+    if (program.bytesOut === 0) this.slot.failed(how, exit.stderrTail);
     if (needed && this.definition.config.resurrect) {
       this.state = 'restarting';
       this.counters.restarts++;
@@ -219,7 +251,41 @@ export class Source implements Tap {
     this.releaseFeeds();
   }
 
+  private stallTimeoutSeconds(): number {
+    return this.definition.config.stallTimeoutSeconds;
+  }
+
+  /**
+   * A program that hangs (a camera gone silent, a stuck network read) keeps
+   * its clients waiting forever unless something notices: kill it, and the
+   * usual restart brings a fresh one.
+   */
+  private startWatchdog(): void {
+    const limitMs = this.stallTimeoutSeconds() * 1000;
+    if (limitMs <= 0 || this.watchdog !== null) return;
+    this.watchdog = setInterval(() => {
+      const program = this.program;
+      if (!program || this.stalledProgram === program) return;
+      if (this.demand === 0 && !this.pinned) return;
+      if (performance.now() - this.lastOutputAt < limitMs) return;
+      this.stalledProgram = program;
+      this.counters.stalls++;
+      this.ctx.log.warn(
+        { code: ERRORS.PROGRAM_STALLED.code, [this.kind]: this.name, pid: program.pid, stallTimeout: this.stallTimeoutSeconds() },
+        ERRORS.PROGRAM_STALLED.message(`${this.kind} ${this.name}`, String(this.stallTimeoutSeconds())),
+      );
+      void program.stop(1000);
+    }, Math.min(STALL_CHECK_MS, limitMs));
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog !== null) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
   private async stop(): Promise<void> {
+    this.stopWatchdog();
     this.clearTimer();
     this.state = 'idle';
     // A deliberate stop is not a failure: the next start begins with a short back-off again.

@@ -8,6 +8,8 @@ export interface SourceStats {
   state: ProgramState;
   pid: number | null;
   restarts: number;
+  /** Times the stall watchdog killed its program. */
+  stalls: number;
   /** Bytes read from the program's stdout. */
   bytesIn: number;
   /** Over the last few seconds, bits per second of bytesIn. */

@@ -6,7 +6,7 @@ import type { JoinPolicy } from '../../src/fanout/join/policy.js';
 import { FanoutSlot } from '../../src/pipeline/fanout-slot.js';
 import { RestartPolicy } from '../../src/pipeline/restart-policy.js';
 import type { SourceCounters } from '../../src/pipeline/source.js';
-import type { Tap } from '../../src/pipeline/tap.js';
+import type { RunOutcome, Tap } from '../../src/pipeline/tap.js';
 
 /**
  * Stream bytes between workers travel over unix sockets: one connection per
@@ -135,6 +135,10 @@ export class RemoteStream implements Tap {
     return this.slot.fanout;
   }
 
+  whenFlowing(): Promise<RunOutcome> {
+    return this.slot.whenFlowing();
+  }
+
   acquire(): void {
     this.demand++;
     if (!this.socket && !this.retry) this.open(false);
@@ -175,7 +179,10 @@ export class RemoteStream implements Tap {
         if (this.linked) this.slot.restart();
         this.linked = true;
       }
-      if (status === 'OK' && chunk.length > 0) this.slot.fanout.push(chunk);
+      if (status === 'OK' && chunk.length > 0) {
+        this.slot.started();
+        this.slot.fanout.push(chunk);
+      }
     });
     socket.on('error', () => undefined); // 'close' follows and decides
     socket.once('close', () => {

@@ -5,6 +5,7 @@ import type { HandedRequest, WorkerSetup } from '../../src/cluster/messages.js';
 import { findComponents } from '../../src/cluster/assignment.js';
 import { feedId, parseSourceId, sourceId, streamId, type SourceId } from '../../src/cluster/source-id.js';
 import { ERRORS } from '../../src/errors.js';
+import { endAndReap, REAP_GRACE_MS } from '../../src/fanout/socket-close.js';
 import { entryOf } from '../../src/config/lookup.js';
 import { newSourceCounters, Source, type SourceCounters, type SourceDefinition } from '../../src/pipeline/source.js';
 import { FeedReaders, feedReadersFor } from '../../src/pipeline/feed-readers.js';
@@ -19,6 +20,7 @@ import type { SessionResult } from './session.js';
 import { serveShot } from './shot-session.js';
 
 interface ClientRecord {
+  socket: Socket;
   stream: string;
   remote: string;
   connectedAt: number;
@@ -120,7 +122,7 @@ export class WorkerRuntime {
     }
     socket.setNoDelay(true);
     socket.on('error', () => socket.destroy());
-    const record: ClientRecord = { stream: stream.name, remote: request.remote, connectedAt: Date.now(), bytesSent: () => 0 };
+    const record: ClientRecord = { socket, stream: stream.name, remote: request.remote, connectedAt: Date.now(), bytesSent: () => 0 };
     this.clients.add(record);
     const meter = (bytesSent: () => number): void => {
       record.bytesSent = bytesSent;
@@ -129,9 +131,9 @@ export class WorkerRuntime {
     if (stream.type === 'shot') {
       session = serveShot(stream, setup.config, socket, this.feedReaders(stream), this.events);
     } else if (stream.client === 'exclusive') {
-      session = serveExclusive(stream, setup.config, socket, this.feedReaders(stream), this.events, meter);
+      session = serveExclusive(stream, setup.config, socket, this.feedReaders(stream), this.events, this.log, meter);
     } else {
-      session = serveShared(stream, socket, this.streamTap(stream), request.remote, meter);
+      session = serveShared(stream, socket, this.streamTap(stream), request.remote, stream.startTimeoutSeconds * 1000, meter);
     }
     void session.then((result) => {
       this.clients.delete(record);
@@ -159,6 +161,7 @@ export class WorkerRuntime {
       state: s.state,
       pid: s.pid,
       restarts: s.restarts,
+      stalls: s.stalls,
       bytesIn: s.bytesIn,
       bitrate: this.inRates.rate(sourceId(s.kind, s.name)),
       consumers: s.consumers,
@@ -190,11 +193,17 @@ export class WorkerRuntime {
     return { workerId: this.workerId, pid: process.pid, rss: this.rss(), sources, streams, clients };
   }
 
+  /** Ends every client (each gets its access-log line) and stops every program. */
   async shutdown(): Promise<void> {
     clearInterval(this.rateTimer);
     this.peerServer?.close();
     for (const remote of this.remotes.values()) remote.shutdown();
     await Promise.all([...this.sources.values()].map((s) => s.shutdown()));
+    // Per-client programs (exclusive streams, shots) end with their client.
+    for (const client of this.clients) endAndReap(client.socket);
+    // Ended responses are reaped within REAP_GRACE_MS; wait for their sessions to finish and log.
+    const deadline = Date.now() + REAP_GRACE_MS + 500;
+    while (this.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
   /** Under descriptor exhaustion even reading our own RSS can throw: show the last value. */

@@ -1,27 +1,41 @@
 import type { Socket } from 'node:net';
-import type { FanoutSink } from '../../src/fanout/fanout.js';
 import type { StreamConfig } from '../../src/config/types.js';
+import { errorResponse } from '../../src/http/error-response.js';
+import { serializeResponse, streamResponseHead, type HttpResponse } from '../../src/http/response.js';
+import { endAndReap } from '../../src/fanout/socket-close.js';
 import type { Tap } from '../../src/pipeline/tap.js';
-import { streamResponseHead } from '../../src/http/response.js';
+import { waitForFirstByte } from './first-byte.js';
 import type { SessionResult } from './session.js';
 
 /**
- * A client of a shared stream: the response head, then whatever the stream's
- * Fanout writes. The client holds the Tap while connected, so an on-demand
- * program runs exactly as long as someone watches.
+ * A client of a shared stream: once the stream has bytes for it, the
+ * response head, then whatever the stream's Fanout writes. The client holds
+ * the Tap while connected (and while it waits), so an on-demand program runs
+ * exactly as long as someone watches.
  */
-export function serveShared(
+export async function serveShared(
   stream: StreamConfig,
   socket: Socket,
   tap: Tap,
   remote: string,
+  startTimeoutMs: number,
   meter: (bytesSent: () => number) => void,
 ): Promise<SessionResult> {
+  tap.acquire();
+  const first = await waitForFirstByte(socket, tap.whenFlowing(), startTimeoutMs);
+  if (first.kind !== 'flowing') {
+    tap.release();
+    if (first.kind === 'gone') return { status: 499, bytes: 0 };
+    const refusal =
+      first.kind === 'failed'
+        ? errorResponse('STREAM_FAILED', stream.name, first.how, first.stderr)
+        : errorResponse('STREAM_START_TIMEOUT', stream.name, String(startTimeoutMs / 1000));
+    return refuse(socket, refusal);
+  }
   return new Promise((resolve) => {
-    tap.acquire();
     socket.write(streamResponseHead(stream.mimetype));
     const fanout = tap.fanout;
-    const sink: FanoutSink = fanout.addSink(socket, { kind: 'client', remote });
+    const sink = fanout.addSink(socket, { kind: 'client', remote }, stream.lagPolicy);
     meter(() => sink.bytesSent);
     socket.once('close', () => {
       fanout.removeSink(sink);
@@ -29,4 +43,9 @@ export function serveShared(
       resolve({ status: 200, bytes: sink.bytesSent });
     });
   });
+}
+
+export function refuse(socket: Socket, response: HttpResponse): SessionResult {
+  endAndReap(socket, serializeResponse(response));
+  return { status: response.status, bytes: response.body.length };
 }

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { ServerConfig, StreamConfig } from '../../src/config/types.js';
 import { errorResponse } from '../../src/http/error-response.js';
 import { NO_CACHE, serializeResponse, type HttpResponse } from '../../src/http/response.js';
+import { endAndReap } from '../../src/fanout/socket-close.js';
 import type { ProgramExit } from '../../src/pipeline/program.js';
 import type { FeedReaders } from '../../src/pipeline/feed-readers.js';
 import type { ProgramRegistry } from '../../src/pipeline/tap.js';
@@ -33,7 +34,7 @@ export function serveShot(
       if (answered) return;
       answered = true;
       readers.release();
-      if (!socket.destroyed) socket.end(serializeResponse(response));
+      endAndReap(socket, serializeResponse(response));
       resolve({ status: response.status, bytes: response.body.length });
     };
 

@@ -100,6 +100,16 @@ export class WorkerMetrics {
         for (const s of stats().sources) this.inc({ name: s.name, kind: s.kind }, s.restarts);
       },
     });
+    new Counter({
+      name: 'voyandz_program_stalls_total',
+      help: 'Feed and shared-stream programs killed (and restarted) for writing nothing during stall_timeout while needed',
+      labelNames: ['name', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().sources) this.inc({ name: s.name, kind: s.kind }, s.stalls);
+      },
+    });
     this.requests = new Counter({
       name: 'voyandz_http_requests_total',
       help: 'HTTP requests answered, by route and status',

@@ -8,6 +8,7 @@ import { MpegTsParser } from './mpegts.js';
 import { MultipartParser, boundaryOf } from './multipart.js';
 import { containerOf, type Container, type JoinSetting } from './container.js';
 import type { ContainerParser } from './parser.js';
+import { boundaryFromBytes, SniffingJoinPolicy } from './sniffing-policy.js';
 
 function parserFor(container: Container, mimetype: string): () => ContainerParser {
   switch (container) {
@@ -48,6 +49,22 @@ function signatureOf(container: Container): StreamSignature | undefined {
     case 'multipart':
       return undefined; // its parser never gives up
   }
+}
+
+/**
+ * The join policy of a feed: readers (stream programs, shots, chained feeds)
+ * start at a boundary with the header. `format` names the container, or
+ * `auto` recognises it from the first bytes of each run.
+ */
+export function feedPolicyFor(format: Container | 'auto' | 'raw', onFallback: (reason: string) => void): JoinPolicy {
+  const make = (container: Container | 'raw', head: Buffer | null): JoinPolicy => {
+    if (container === 'raw') return new RawJoinPolicy();
+    const boundary = container === 'multipart' && head !== null ? boundaryFromBytes(head) : undefined;
+    const parser = container === 'multipart' ? () => new MultipartParser(boundary ?? 'ffmpeg') : parserFor(container, '');
+    return new ContainerJoinPolicy(container, 'keyframe', parser, onFallback, signatureOf(container));
+  };
+  if (format === 'auto') return new SniffingJoinPolicy(make);
+  return make(format, null);
 }
 
 /**
