@@ -17,7 +17,8 @@ export function parsePrometheus(text: string): Sample[] {
     const labels: Record<string, string> = {};
     for (const label of (match.at(3) ?? '').matchAll(LABEL)) labels[label[1]] = label[2];
     const value = Number(match[4]);
-    if (Number.isNaN(value) && match[4] !== 'NaN') throw new Error(`bad value in: ${line}`);
+    // prom-client writes NaN as "Nan"; Prometheus (Go's ParseFloat) reads it in any case.
+    if (Number.isNaN(value) && match[4].toLowerCase() !== 'nan') throw new Error(`bad value in: ${line}`);
     samples.push({ name: match[1], labels, value });
   }
   return samples;

@@ -3,6 +3,8 @@ import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from './policy.js';
 
 /** Enough for two TS packets and any other container's magic. */
 const SNIFF_BYTES = 2 * 188 + 1;
+/** First bytes of every container recognised; anything else is raw at once. */
+const MAY_START = new Set([0x1a, 0x00, 0x46, 0x49, 0x47, 0x2d, 0xff]);
 /** Past this without a verdict the data is taken as raw. */
 const GIVE_UP_BYTES = 64 * 1024;
 
@@ -29,7 +31,8 @@ export function sniffContainer(head: Buffer, final: boolean): Container | 'raw' 
     if ((head[1] & 0xf6) === 0xf0) return 'adts';
     if ((head[1] & 0xe0) === 0xe0) return 'mp3';
   }
-  if (head.length < 8 && !final) return undefined;
+  // Too short to tell, but only if it could still become one: EBML, an MP4 box size, FLV, ID3, TS, '--', a sync.
+  if (head.length < 8 && !final && MAY_START.has(head.at(0) ?? 0)) return undefined;
   return 'raw';
 }
 

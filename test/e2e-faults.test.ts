@@ -1,0 +1,217 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer } from './helpers/server.js';
+import { capture, ffprobe, getText, save, sleep, waitFor, type Capture } from './helpers/clients.js';
+import { firstFrame } from './helpers/join.js';
+import { parsePrometheus, type Sample } from './helpers/metrics.js';
+import { processTree } from '../load-tests/proc.js';
+
+const X264_TS = '-c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p -f mpegts';
+
+interface Stat {
+  streams: { name: string; clients: number; pid: number | null; state: string }[];
+  feeds: { name: string; pid: number | null; restarts: number; state: string }[];
+  workers: { id: number; pid: number; clients: number }[];
+}
+
+async function stat(server: RunningServer): Promise<Stat> {
+  return JSON.parse((await getText(server.url('/stat.json'))).text) as Stat;
+}
+
+async function metrics(server: RunningServer): Promise<Sample[]> {
+  return parsePrometheus((await getText(server.url('/metrics'))).text);
+}
+
+async function counterNames(server: RunningServer): Promise<Set<string>> {
+  const text = (await getText(server.url('/metrics'))).text;
+  return new Set([...text.matchAll(/^# TYPE (\S+) counter$/gm)].map((m) => m[1]));
+}
+
+/** Every counter series seen before has a value at least as high after. */
+function assertCountersRose(counters: Set<string>, before: Sample[], after: Sample[], when: string): void {
+  const key = (s: Sample): string => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`;
+  const later = new Map(after.map((s) => [key(s), s.value]));
+  for (const s of before) {
+    if (!counters.has(s.name)) continue;
+    const value = later.get(key(s));
+    assert.ok(value !== undefined && value >= s.value, `${when}: ${key(s)} went from ${s.value} to ${value}`);
+  }
+}
+
+/** A capture that notes when each chunk arrived (ms since `t0`). */
+function timedCapture(server: RunningServer, ms: number, t0: number): { done: Promise<Capture>; arrivals: number[] } {
+  const arrivals: number[] = [];
+  const done = capture(server.url('/stream/ts'), { ms }, () => arrivals.push(Date.now() - t0));
+  return { done, arrivals };
+}
+
+test('kill -9 of the worker that runs a stream: clients on the other worker stay and get the stream back; counters never go down', async () => {
+  const server = await startServer(
+    `
+feeds:
+  cam:
+    command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25 ${X264_TS} -metadata comment=faults-owner -
+streams:
+  ts:
+    feed: cam
+    command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -
+    mimetype: video/mp2t
+`,
+    { workers: 2 },
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'voyandz-faults-'));
+  try {
+    const t0 = Date.now();
+    const clients = Array.from({ length: 8 }, () => timedCapture(server, 16000, t0));
+    const spread = await waitFor(async () => {
+      const s = await stat(server);
+      const ts = s.streams.find((r) => r.name === 'ts');
+      return ts?.clients === 8 && ts.pid !== null && s.workers.every((w) => w.clients > 0) ? s : undefined;
+    }, 15000);
+    await sleep(1000);
+    const before = await metrics(server);
+    const programPid = spread.streams.find((r) => r.name === 'ts')?.pid ?? -1;
+    const owner = spread.workers.find((w) => processTree([w.pid]).includes(programPid));
+    const survivor = spread.workers.find((w) => w !== owner);
+    assert.ok(owner && survivor, 'one worker runs the stream, the other only serves clients');
+    const killedAt = Date.now() - t0;
+    process.kill(owner.pid, 'SIGKILL');
+
+    // A client arriving during the gap waits for the stream instead of getting an empty 200.
+    await sleep(200);
+    const late = await capture(server.url('/stream/ts'), { ms: 6000 });
+    assert.equal(late.status, 200);
+    assert.ok(late.body.length > 50_000, `a client of the gap got ${late.body.length} bytes`);
+
+    const done = await Promise.all(clients.map((c) => c.done));
+    const kept = clients.filter((c) => (c.arrivals.at(-1) ?? 0) > killedAt + 4000);
+    assert.equal(kept.length, survivor.clients, 'every client of the surviving worker stayed connected');
+    for (const c of kept) {
+      const gap = Math.max(...c.arrivals.filter((t, i) => t > killedAt - 500 && i > 0).map((t, i, list) => (i === 0 ? 0 : t - (list[i - 1] ?? t))));
+      assert.ok(gap < 5000, `the stream came back (longest silence ${gap} ms)`);
+    }
+    const file = save(join(dir, 'kept.ts'), done[clients.indexOf(kept[0] ?? clients[0])]?.body ?? Buffer.alloc(0));
+    assert.ok((await ffprobe(file)).some((s) => s.codec_name === 'h264'), 'what a kept client got decodes');
+
+    const after = await waitFor(async () => {
+      const s = await stat(server);
+      return s.workers.length === 2 && s.workers.every((w) => w.pid !== owner.pid) ? s : undefined;
+    }, 10000);
+    assert.ok(after.workers.some((w) => w.id === owner.id), 'the dead worker was respawned');
+    assertCountersRose(await counterNames(server), before, await metrics(server), 'after the worker kill');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await server.stop();
+  }
+});
+
+test('a new run starts clean: the second viewer of an on-demand stream gets nothing of the first run', async () => {
+  const server = await startServer(`
+streams:
+  ts:
+    command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25 ${X264_TS} -metadata comment=faults-rerun -
+    mimetype: video/mp2t
+`);
+  const dir = mkdtempSync(join(tmpdir(), 'voyandz-rerun-'));
+  try {
+    const first = await capture(server.url('/stream/ts'), { ms: 4000 });
+    assert.equal(first.status, 200);
+    const firstEnd = await firstFrame(save(join(dir, 'first.ts'), first.body), true);
+    await waitFor(async () => (await stat(server)).streams.find((s) => s.name === 'ts')?.state === 'idle' || undefined, 10000);
+    const second = await capture(server.url('/stream/ts'), { ms: 2000 });
+    assert.equal(second.status, 200);
+    const frame = await firstFrame(save(join(dir, 'second.ts'), second.body), true);
+    assert.equal(frame.keyFrame, '1');
+    // Each run of ffmpeg starts its timestamps over; a tail of the first run would be seconds later.
+    assert.ok(Math.abs(frame.time - firstEnd.time) < 1, `second run's first frame at ${frame.time} s, first run's at ${firstEnd.time} s`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await server.stop();
+  }
+});
+
+test('programs reading a feed join it at a keyframe: 100 snapshots of a running feed, 100 decodable PNGs', async () => {
+  const server = await startServer(`
+feeds:
+  cam:
+    command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25 ${X264_TS} -metadata comment=faults-snap -
+    mode: continuous
+streams:
+  snapshot:
+    type: shot
+    feed: cam
+    command: ffmpeg -hide_banner -loglevel error -i - -frames:v 1 -f image2pipe -c:v png -
+    mimetype: image/png
+`);
+  try {
+    // The first shot starts the feed; the rest find it running, at any point of its GOP.
+    assert.equal((await capture(server.url('/stream/snapshot'), { ms: 15000 })).status, 200);
+    const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+    const statuses: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      const shots = await Promise.all(Array.from({ length: 5 }, () => capture(server.url('/stream/snapshot'), { ms: 15000 })));
+      for (const shot of shots) {
+        statuses.push(shot.status);
+        assert.ok(shot.status !== 200 || shot.body.subarray(0, 4).equals(PNG), 'a PNG');
+      }
+      await sleep(37); // land at different places of the GOP
+    }
+    assert.equal(statuses.filter((s) => s === 200).length, 100, `statuses: ${statuses.join(' ')}`);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('stall watchdog: a program that goes silent while needed is killed, restarted, logged and counted', async () => {
+  const server = await startServer(`
+feeds:
+  stuck:
+    command: sh -c 'printf hello; exec sleep 60'
+    stall_timeout: 1
+streams:
+  s:
+    feed: stuck
+    command: cat
+    mimetype: application/octet-stream
+`);
+  try {
+    const got = await capture(server.url('/stream/s'), { ms: 5000 });
+    assert.equal(got.status, 200);
+    assert.ok((got.body.toString().match(/hello/g) ?? []).length >= 2, `the feed ran again: ${got.body.toString()}`);
+    const line = await server.waitForLog((l) => l.code === 'VOYANDZ_ERR_PROGRAM_STALLED' && l.feed === 'stuck', 1000);
+    assert.match(String(line.msg), /wrote nothing for 1 s/);
+    const stalls = (await metrics(server)).find((s) => s.name === 'voyandz_program_stalls_total' && s.labels.name === 'stuck');
+    assert.ok(stalls && stalls.value >= 1, `stalls counted: ${stalls?.value}`);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('an ended response is reaped: a client that never closes is no longer counted', async () => {
+  const server = await startServer(`
+streams:
+  short:
+    command: sh -c 'printf data; sleep 1'
+    mimetype: application/octet-stream
+    resurrect: false
+`);
+  try {
+    const socket = connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => undefined);
+    socket.write('GET /stream/short HTTP/1.1\r\nHost: x\r\n\r\n');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    await waitFor(() => received.includes('data') || undefined, 5000);
+    const ended = new Promise<void>((resolve) => socket.once('end', resolve));
+    await ended; // the server ended the response; this client never closes its side
+    const gone = await waitFor(async () => ((await stat(server)).streams.find((s) => s.name === 'short')?.clients === 0 ? true : undefined), 6000);
+    assert.equal(gone, true);
+    socket.destroy();
+  } finally {
+    await server.stop();
+  }
+});
