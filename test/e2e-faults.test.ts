@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { startServer, type RunningServer } from './helpers/server.js';
 import { capture, ffprobe, getText, save, sleep, waitFor, type Capture } from './helpers/clients.js';
 import { firstFrame } from './helpers/join.js';
 import { parsePrometheus, type Sample } from './helpers/metrics.js';
-import { processTree } from '../load-tests/proc.js';
+import { isProcessAlive, processTree } from '../load-tests/proc.js';
 
 const X264_TS = '-c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p -f mpegts';
 
@@ -214,4 +214,24 @@ streams:
   } finally {
     await server.stop();
   }
+});
+
+test('a primary killed with -9 leaves nothing: its workers stop their programs and remove the runtime folder', async () => {
+  const server = await startServer(`
+feeds:
+  cam:
+    command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 ${X264_TS} -metadata comment=faults-orphan -
+    mode: autostart
+`, { workers: 2 });
+  const started = await server.waitForLog((l) => typeof l.runtimeDir === 'string');
+  const runtimeDir = String(started.runtimeDir);
+  const tree = await waitFor(() => {
+    const pids = processTree([server.process.pid ?? -1]);
+    return pids.length >= 4 ? pids : undefined; // primary, 2 workers, ffmpeg
+  });
+  assert.ok(existsSync(runtimeDir));
+  server.process.kill('SIGKILL');
+  await waitFor(() => tree.every((pid) => !isProcessAlive(pid)) || undefined, 10000);
+  assert.equal(existsSync(runtimeDir), false, 'runtime folder removed');
+  await server.stop();
 });

@@ -2,7 +2,9 @@
  * Entry point of a worker process: runs the pipelines the primary assigns
  * to it and serves the client sockets the primary hands over.
  */
+import { rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { createLogger } from '../src/log.js';
 import type { PrimaryToWorker, WorkerMetricsJson, WorkerToPrimary } from '../src/cluster/messages.js';
 import { WorkerRuntime } from './stream/runtime.js';
@@ -25,25 +27,31 @@ const runtime: WorkerRuntime = new WorkerRuntime(workerId, log, {
 const metrics = new WorkerMetrics(() => runtime.stats());
 
 let stopping = false;
-async function stop(): Promise<void> {
+let runtimeDir: string | null = null;
+async function stop(orphaned: boolean): Promise<void> {
   if (stopping) return;
   stopping = true;
   await runtime.shutdown();
+  // A primary that was killed cannot clean up after itself: its workers do.
+  if (orphaned && runtimeDir !== null) rmSync(runtimeDir, { recursive: true, force: true });
   process.exit(0);
 }
 
 // The terminal's Ctrl-C reaches every process of the group; the primary
 // decides when workers stop, so they ignore it and wait for 'shutdown'.
 process.on('SIGINT', () => undefined);
-process.on('SIGTERM', () => void stop());
+process.on('SIGTERM', () => void stop(false));
 // Without the primary nobody can reach our clients' pipelines: stop cleanly.
-process.on('disconnect', () => void stop());
+process.on('disconnect', () => void stop(true));
 
 process.on('message', (message: PrimaryToWorker, handle?: Socket) => {
   switch (message.type) {
     case 'setup':
       void runtime.applySetup(message.setup).then(
-        (peerPath) => send({ type: 'ready', workerId, peerPath }),
+        (peerPath) => {
+          runtimeDir = dirname(peerPath);
+          send({ type: 'ready', workerId, peerPath });
+        },
         (error: unknown) => {
           log.fatal({ err: error }, 'worker setup failed');
           process.exit(1);
@@ -60,7 +68,7 @@ process.on('message', (message: PrimaryToWorker, handle?: Socket) => {
       void metrics.json().then((json) => send({ type: 'metrics', id: message.id, metrics: json as WorkerMetricsJson }));
       break;
     case 'shutdown':
-      void stop();
+      void stop(false);
       break;
   }
 });

@@ -1,7 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -16,6 +14,7 @@ import { createPagesApp } from '../pages/pages-app.js';
 import { buildClusterStats } from '../stats/cluster-stats.js';
 import { serveConnection, type RequestDecision } from './connection.js';
 import { Router } from './router.js';
+import { createRuntimeDir } from './runtime-dir.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** Named by URL, never imported: src/ does not depend on workers/. */
@@ -31,7 +30,7 @@ export class Primary {
   private config: ServerConfig;
   private router: Router;
   private readonly startedAt = Date.now();
-  private readonly runtimeDir = mkdtempSync(join(tmpdir(), 'voyandz-'));
+  private readonly runtimeDir = createRuntimeDir();
   private readonly pool: WorkerPool;
   private readonly metrics = new PrimaryMetrics();
   private readonly app: FastifyInstance;
@@ -65,7 +64,7 @@ export class Primary {
     const primary = new Primary(config, log);
     await primary.app.ready();
     await primary.pool.start();
-    log.info({ workers: primary.pool.workerCount }, `started ${primary.pool.workerCount} worker process(es)`);
+    log.info({ workers: primary.pool.workerCount, runtimeDir: primary.runtimeDir }, `started ${primary.pool.workerCount} worker process(es)`);
     await primary.listen();
     return primary;
   }
