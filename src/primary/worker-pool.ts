@@ -175,6 +175,9 @@ export class WorkerPool {
     slot.ready = false;
     slot.clients = 0;
     return new Promise((resolve) => {
+      // A send to a worker that just died fails with EPIPE / channel closed; its
+      // 'exit' does the cleaning up. Unhandled, the error would take the primary down.
+      child.on('error', (error) => this.log.debug({ worker: slot.id, err: error.message }, 'worker channel error'));
       child.on('message', (message: WorkerToPrimary) => {
         this.onMessage(slot, message);
         if (message.type === 'ready') resolve();

@@ -1,0 +1,197 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startServer, type RunningServer } from './helpers/server.js';
+import { getText, save, sleep, waitFor } from './helpers/clients.js';
+import { parsePrometheus, type Sample } from './helpers/metrics.js';
+import { isProcessAlive, processTree } from '../load-tests/proc.js';
+
+const run = promisify(execFile);
+
+const CONFIG = `
+feeds:
+  cam:
+    command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 -c:v mpeg1video -q:v 12 -g 25 -f mpegts -metadata comment=chaos -
+  base:
+    command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 -c:v mpeg1video -q:v 12 -g 25 -f mpegts -metadata comment=chaos -
+  chained:
+    feed: base
+    command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -metadata comment=chaos -
+streams:
+  ts:
+    feed: cam
+    command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -metadata comment=chaos -
+    mimetype: video/mp2t
+  chain:
+    feed: chained
+    command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -metadata comment=chaos -
+    mimetype: video/mp2t
+  webm:
+    command: >
+      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25
+      -c:v libvpx -deadline realtime -cpu-used 8 -g 25 -b:v 100k -f webm -metadata comment=chaos -
+    mimetype: video/webm
+`;
+const STREAMS = ['ts', 'chain', 'webm'] as const;
+
+interface Stat {
+  server: { pid: number };
+  totals: { clients: number };
+  streams: { name: string; pid: number | null }[];
+  feeds: { name: string; pid: number | null }[];
+  workers: { id: number; pid: number }[];
+}
+
+/** One viewer: reconnects when the server closes it, keeps what its first connection received. */
+class Viewer {
+  socket: Socket | null = null;
+  connections = 0;
+  closes: number[] = [];
+  /** ms from a close to the first stream byte of the next connection. */
+  reconnectMs: number[] = [];
+  /** Per connection, what it received (kept viewers only). */
+  bodies: Buffer[][] = [];
+  private stopped = false;
+
+  constructor(
+    readonly stream: string,
+    private readonly port: number,
+    private readonly keep: boolean,
+  ) {}
+
+  open(): void {
+    if (this.stopped) return;
+    const socket = connect(this.port, '127.0.0.1');
+    this.socket = socket;
+    this.connections++;
+    const received: Buffer[] = [];
+    if (this.keep) this.bodies.push(received);
+    const since = this.closes.at(-1);
+    let head = true;
+    socket.on('error', () => undefined);
+    socket.write(`GET /stream/${this.stream} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    socket.on('data', (chunk: Buffer) => {
+      let body = chunk;
+      if (head) {
+        const end = chunk.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        head = false;
+        body = chunk.subarray(end + 4);
+        if (since !== undefined) this.reconnectMs.push(Date.now() - since);
+      }
+      if (this.keep) received.push(body);
+    });
+    socket.once('close', () => {
+      if (this.stopped || this.socket !== socket) return;
+      this.closes.push(Date.now());
+      this.socket = null;
+      this.open();
+    });
+  }
+
+  get open_(): boolean {
+    return this.socket !== null;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.socket?.destroy();
+  }
+}
+
+async function stat(server: RunningServer): Promise<Stat> {
+  return JSON.parse((await getText(server.url('/stat.json'))).text) as Stat;
+}
+
+async function counters(server: RunningServer): Promise<Map<string, number>> {
+  const text = (await getText(server.url('/metrics'))).text;
+  const names = new Set([...text.matchAll(/^# TYPE (\S+) counter$/gm)].map((m) => m[1]));
+  const key = (s: Sample): string => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`;
+  return new Map(parsePrometheus(text).filter((s) => names.has(s.name)).map((s) => [key(s), s.value]));
+}
+
+function assertRose(before: Map<string, number>, after: Map<string, number>, when: string): void {
+  for (const [key, value] of before) {
+    const later = after.get(key);
+    assert.ok(later !== undefined && later >= value, `${when}: ${key} ${value} → ${later}`);
+  }
+}
+
+test('chaos: programs and workers killed every 5 s under 150 viewers; viewers stay or come back, counters rise, nothing leaks', async () => {
+  const server = await startServer(CONFIG, { workers: 2 });
+  const dir = mkdtempSync(join(tmpdir(), 'voyandz-chaos-'));
+  const viewers: Viewer[] = [];
+  try {
+    for (let i = 0; i < 150; i++) {
+      const stream = STREAMS[i % STREAMS.length] ?? 'ts';
+      const viewer = new Viewer(stream, server.port, i < 12);
+      viewers.push(viewer);
+      viewer.open();
+      if (i % 25 === 24) await sleep(200);
+    }
+    await waitFor(async () => ((await stat(server)).totals.clients === 150 ? true : undefined), 20000);
+    let before = await counters(server);
+
+    const tsOwner = async (): Promise<{ owner: Stat['workers'][number]; other: Stat['workers'][number] }> => {
+      const s = await stat(server);
+      const program = s.streams.find((r) => r.name === 'ts')?.pid ?? -1;
+      const owner = s.workers.find((w) => processTree([w.pid]).includes(program));
+      const other = s.workers.find((w) => w !== owner);
+      assert.ok(owner && other, 'the owner of ts is known');
+      return { owner, other };
+    };
+    const kills: { what: string; pid: number; worker: boolean }[] = [];
+    const steps: (() => Promise<{ what: string; pid: number; worker: boolean }>)[] = [
+      async () => ({ what: 'feed program cam', pid: (await stat(server)).feeds.find((f) => f.name === 'cam')?.pid ?? -1, worker: false }),
+      async () => ({ what: 'stream program chain', pid: (await stat(server)).streams.find((r) => r.name === 'chain')?.pid ?? -1, worker: false }),
+      async () => ({ what: 'owner worker of ts', pid: (await tsOwner()).owner.pid, worker: true }),
+      async () => ({ what: 'the other worker', pid: (await tsOwner()).other.pid, worker: true }),
+    ];
+    for (const step of steps) {
+      await sleep(5000);
+      const kill = await step();
+      assert.ok(kill.pid > 0, `${kill.what} is running`);
+      kills.push(kill);
+      const closedBefore = viewers.reduce((n, v) => n + v.closes.length, 0);
+      process.kill(kill.pid, 'SIGKILL');
+      // The stats count exactly the viewers connected, within a few seconds of the kill.
+      await waitFor(async () => {
+        const s = await stat(server);
+        const open = viewers.filter((v) => v.open_).length;
+        return s.workers.length === 2 && s.totals.clients === open && open === 150 ? true : undefined;
+      }, 8000, 250, `stats to agree with the viewers after killing ${kill.what}`);
+      const closed = viewers.reduce((n, v) => n + v.closes.length, 0) - closedBefore;
+      if (!kill.worker) assert.equal(closed, 0, `killing ${kill.what} closed ${closed} viewers`);
+      const after = await counters(server);
+      assertRose(before, after, `after killing ${kill.what}`);
+      before = after;
+    }
+    await sleep(3000);
+
+    const reconnects = viewers.flatMap((v) => v.reconnectMs);
+    assert.ok(reconnects.every((ms) => ms < 5000), `viewers came back within ${Math.max(0, ...reconnects)} ms`);
+    // Each worker was killed once, so every viewer was closed once at most; what its
+    // longest connection received (across the program kills) decodes.
+    assert.ok(viewers.every((v) => v.closes.length <= 2), 'no viewer was closed more than once per worker kill');
+    const kept = viewers.filter((v) => v.bodies.length > 0 && v.stream !== 'webm');
+    for (const v of kept.slice(0, 4)) {
+      const longest = v.bodies.map((b) => Buffer.concat(b)).sort((a, b) => b.length - a.length)[0] ?? Buffer.alloc(0);
+      assert.ok(longest.length > 100_000, `${v.stream}: a connection that lasted (${longest.length} bytes)`);
+      const file = save(join(dir, `${v.stream}-${viewers.indexOf(v)}.ts`), longest);
+      const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', file]);
+      assert.match(stdout, /mpeg1video/, `${v.stream}: what a kept viewer got decodes`);
+    }
+  } finally {
+    if (process.env.CHAOS_DEBUG) writeFileSync('/tmp/chaos-logs.json', [...server.logs.map((l) => JSON.stringify(l)), ...server.stderr].join('\n'));
+    for (const v of viewers) v.stop();
+    const pids = processTree([server.process.pid ?? -1]);
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await waitFor(() => pids.every((pid) => !isProcessAlive(pid)) || undefined, 10000, 200, 'every server process gone');
+  }
+});
