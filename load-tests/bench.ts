@@ -487,7 +487,17 @@ async function engineRows(media: Media, opts: BenchOptions, dir: string, n: numb
   }
 }
 
-main().catch((error: unknown) => {
+/** `npm run bench -- --soak MINUTES`: the soak run instead of the benchmark (load-tests/soak.ts). */
+function soakMinutes(): string | null {
+  const at = process.argv.indexOf('--soak');
+  return at < 0 ? null : (process.argv[at + 1] ?? '30');
+}
+
+const soak = soakMinutes();
+(soak === null
+  ? main()
+  : import('./soak.js').then(({ runSoak }) => runSoak(['--minutes', soak, ...process.argv.slice(2).filter((a, i, all) => a !== '--soak' && all[i - 1] !== '--soak')]))
+).catch((error: unknown) => {
   process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
