@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { splitCommand } from './command.js';
+import { serverAccessKeys, streamAccessKeys } from './access-schema.js';
 
 /** Error option for a value: a missing required key reads "required", a wrong one reads `text`. */
 function says(text: string): { error: (issue: { input?: unknown }) => string } {
@@ -173,6 +174,7 @@ export const StreamSchema = z
             'auto: keyframe for MPEG-TS, WebM/Matroska, fragmented MP4, FLV, multipart (mpjpeg), MP3 and ADTS ' +
             'mimetypes, raw for anything else.',
         ),
+      ...streamAccessKeys,
       template: templateReference,
       args: templateArgs,
     },
@@ -338,6 +340,7 @@ export const ConfigSchema = z
         .min(0, { error: 'must be an integer >= 0' })
         .default(3)
         .describe('Rotated logs kept per program (NAME.log.1 .. NAME.log.N); 0 keeps none.'),
+      ...serverAccessKeys,
     },
     says('must be a mapping of settings (listenport:, feeds:, streams:, ...)'),
   )

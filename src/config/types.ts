@@ -5,6 +5,7 @@
  * (primary -> workers) as JSON.
  */
 import type { JoinSetting } from '../fanout/join/container.js';
+import type { AccessSettings } from './access-types.js';
 
 export type FeedMode = 'on-demand' | 'continuous' | 'autostart' | { lingerSeconds: number };
 
@@ -76,4 +77,6 @@ export interface ServerConfig {
   logKeep: number;
   feeds: Record<string, FeedConfig>;
   streams: Record<string, StreamConfig>;
+  /** Access control and limits, checked by the primary only (kept apart from streams: changing them restarts nothing). */
+  access: AccessSettings;
 }
