@@ -28,7 +28,7 @@ interface StreamTotals {
 }
 
 export interface RuntimeEvents extends ProgramRegistry {
-  clientClosed(stream: string): void;
+  clientClosed(stream: string, id: number): void;
   requestServed(route: string, status: number): void;
 }
 
@@ -109,7 +109,7 @@ export class WorkerRuntime {
     const stream = setup?.config.streams[streamName];
     if (!setup || !stream) {
       socket.destroy();
-      this.events.clientClosed(streamName);
+      this.events.clientClosed(streamName, request.id);
       return;
     }
     socket.setNoDelay(true);
@@ -130,7 +130,7 @@ export class WorkerRuntime {
     void session.then((result) => {
       this.clients.delete(record);
       this.totalsOf(stream.name).closedBytes += record.bytesSent();
-      this.events.clientClosed(stream.name);
+      this.events.clientClosed(stream.name, request.id);
       this.events.requestServed(stream.url, result.status);
       this.log.info(
         {
