@@ -110,8 +110,18 @@ test('under ulimit -n 256, 400 stream clients and 400 idle connections: the serv
     const served = settled.filter((status) => status === 200).length;
     assert.ok(served > 0 && served < 400, `${served} of 400 served under 256 descriptors`);
     // Hand-offs the worker had no descriptor for are freed: the count is of clients really served.
-    const live = held.filter((r) => !r.socket.destroyed).length;
-    await waitFor(async () => (await metric(server, /voyandz_stream_clients_counted\{stream="s"\} (\d+)/)) === live, 12_000, 250, `${live} clients counted`);
+    let counted = -1;
+    let live = -1;
+    await waitFor(
+      async () => {
+        live = held.filter((r, i) => settled[i] === 200 && !r.socket.destroyed).length;
+        counted = await metric(server, /voyandz_stream_clients_counted\{stream="s"\} (\d+)/);
+        return counted === live;
+      },
+      15_000,
+      250,
+      'the clients counted to match those served',
+    ).catch((error: Error) => assert.fail(`${error.message}: ${counted} counted, ${live} served`));
     for (let i = 0; i < 400; i++) {
       const socket = connect({ port: server.port, host: '127.0.0.1', localAddress: `127.0.4.${(i % 100) + 1}` });
       socket.on('error', () => undefined);

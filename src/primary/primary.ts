@@ -203,6 +203,11 @@ export class Primary {
   }
 
   private handOff(stream: StreamConfig, head: RequestHead, socket: Socket, routeLabel: string, id: number): RequestDecision {
+    if (socket.destroyed) {
+      // The client left while its password was being checked: nothing to hand over.
+      this.gate.release(id);
+      return { kind: 'handoff' };
+    }
     socket.pause();
     const handed = this.pool.dispatch(stream, socket, {
       id,

@@ -113,11 +113,18 @@ export class WorkerPool {
     }, HANDOFF_ACK_MS);
     timer.unref();
     slot.handed.set(request.id, timer);
-    slot.child?.send(message, socket, (error) => {
-      if (!error) return;
+    const failed = (): void => {
       this.clientGone(slot, request.id);
       socket.destroy();
-    });
+    };
+    try {
+      slot.child?.send(message, socket, (error) => {
+        if (error) failed();
+      });
+    } catch {
+      // A socket closed in the meantime has no handle to send.
+      failed();
+    }
     return true;
   }
 
