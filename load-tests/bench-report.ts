@@ -39,6 +39,29 @@ export interface Row {
   median: RunResult;
 }
 
+export interface AccessRow {
+  mode: 'open' | 'basic+allow';
+  clients: number;
+  connected: number;
+  held: number;
+  cpuPerGB: number;
+  ttfbP99Ms: number;
+  headP99Ms: number;
+}
+
+export function renderAccessRows(rows: readonly AccessRow[]): string[] {
+  return [
+    '## Access control (voyandz 1 worker, live): Basic auth + allow-list vs none',
+    '',
+    '| rules | N | connected | held | CPU s/GB | response head p99 ms | TTFB p99 ms |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.mode} | ${r.clients} | ${r.connected} | ${r.held} | ${f(r.cpuPerGB)} | ${f(r.headP99Ms, 1)} | ${f(r.ttfbP99Ms, 1)} |`),
+    '',
+    'Every client sends the same password: one bcrypt check on a thread, then cache hits; once connected, a client costs the same.',
+    '',
+  ];
+}
+
 export interface BenchResults {
   date: string;
   minutes: number;
@@ -49,6 +72,8 @@ export interface BenchResults {
   latency: { clients: number; lagging: number | null; latency: LoadReport['latencyMs'] }[] | null;
   slowReader: SlowReaderReport | null;
   engines: { engine: string; clients: number; clientCpuSeconds: number; gbDelivered: number; held: number }[] | null;
+  /** The same live load with and without access rules (Basic auth + an allow-list); absent in runs before it existed. */
+  access?: AccessRow[] | null;
   /** RSS a fresh server adds for N live clients (absent in results from before it was measured). */
   memory?: { server: ServerKind; clients: number; baseClients: number; baseMB: number; loadedMB: number; per1000MB: number; held: number }[] | null;
   profile: (ProfileSummary & { clients: number }) | null;
@@ -256,6 +281,7 @@ export function renderResults(res: BenchResults): string {
     for (const e of res.engines) lines.push(`| ${e.engine} | ${e.clients} | ${e.held} | ${f(e.clientCpuSeconds)} | ${f(e.gbDelivered, 3)} |`);
     lines.push('', 'The raw `net` engine is the default: it reads every socket into one shared buffer with no per-read allocation.', '');
   }
+  if (res.access && res.access.length > 0) lines.push(...renderAccessRows(res.access));
   if (res.memory && res.memory.length > 0) {
     lines.push(
       '## Memory per client (fresh server, live 2 Mbit/s)',

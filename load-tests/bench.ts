@@ -14,7 +14,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { describeMachine, renderResults, type BenchResults, type Row, type RunResult, type ServerKind, type SourceKind } from './bench-report.js';
+import { describeMachine, renderAccessRows, renderResults, type AccessRow, type BenchResults, type Row, type RunResult, type ServerKind, type SourceKind } from './bench-report.js';
+import bcrypt from 'bcryptjs';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { latencyStreamYaml } from './latency-probe.js';
 import { runLoad, type Engine, type LoadReport } from './load-client.js';
@@ -51,6 +52,10 @@ interface BenchOptions {
   memoryOnly: boolean;
   out: string;
   quick: boolean;
+  /** Clients of the access-control rows (with and without rules); 0: none. */
+  accessClients: number;
+  /** Run only the access-control rows and print them (no RESULTS files). */
+  accessOnly: boolean;
 }
 
 function list(text: string): number[] {
@@ -73,6 +78,8 @@ function options(): BenchOptions {
       out: { type: 'string', default: fileURLToPath(new URL('../../load-tests/RESULTS.md', import.meta.url)) },
       'from-json': { type: 'string' },
       'memory-only': { type: 'boolean', default: false },
+      'access-clients': { type: 'string' },
+      'access-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -87,7 +94,8 @@ function options(): BenchOptions {
     process.stdout.write(
       'usage: bench [--from-json RESULTS.json] [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000] [--runs 3] [--duration 10]\n' +
         '             [--settle 2] [--servers voyandz-1,voyandz-cores,icecast] [--no-probes] [--no-profile] [--profile-clients 1000] [--out FILE]\n' +
-        '             [--memory-only]  (memory per client on fresh servers, added to the RESULTS.json of an earlier run)\n',
+        '             [--memory-only]  (memory per client on fresh servers, added to the RESULTS.json of an earlier run)\n' +
+        '             [--access-clients 1000] [--access-only]  (Basic auth + allow-list vs no rules; 0: skip)\n',
     );
     process.exit(0);
   }
@@ -109,6 +117,8 @@ function options(): BenchOptions {
     memoryOnly: values['memory-only'],
     out: values.out,
     quick,
+    accessClients: Math.min(20000, Math.max(0, Number(values['access-clients'] ?? (quick ? 200 : 1000)) || 0)),
+    accessOnly: values['access-only'],
   };
 }
 
@@ -146,7 +156,14 @@ function startProbe(url: string, delaySeconds: number, durationSeconds: number):
   });
 }
 
-async function startServer(kind: ServerKind, source: SourceKind, media: Media, dir: string, nodeArgs: string[] = []): Promise<ServerUnderTest> {
+/** The access rules of the access rows, on the loaded stream only (the latency stream stays open). */
+const ACCESS_USER = 'viewer';
+const ACCESS_PASSWORD = 'bench-password';
+function accessYaml(): string {
+  return `    access: { allow: [127.0.0.0/8], users: { ${ACCESS_USER}: "${bcrypt.hashSync(ACCESS_PASSWORD, 10)}" } }\n`;
+}
+
+async function startServer(kind: ServerKind, source: SourceKind, media: Media, dir: string, nodeArgs: string[] = [], streamExtra = ''): Promise<ServerUnderTest> {
   const live = source === 'live';
   if (kind === 'icecast') {
     return startIcecast(dir, [
@@ -170,15 +187,15 @@ async function startServer(kind: ServerKind, source: SourceKind, media: Media, d
     body: `${latencyStreamYaml(PROBE_RATE, PROBE_BITRATE, maxLag)}  ts:
     command: ${ts}
     mimetype: video/mp2t
-`,
+${streamExtra}`,
   });
 }
 
-/** The loaded stream and the latency stream of a server under test. */
-function streamUrls(server: ServerUnderTest): { ts: string; lat: string } {
-  return server.name === 'icecast'
-    ? { ts: server.url('/ts'), lat: server.url('/lat') }
-    : { ts: server.url('/stream/ts'), lat: server.url('/stream/lat') };
+/** The loaded stream and the latency stream of a server under test; `auth`: with the access rows' credentials. */
+function streamUrls(server: ServerUnderTest, auth = false): { ts: string; lat: string } {
+  if (server.name === 'icecast') return { ts: server.url('/ts'), lat: server.url('/lat') };
+  const ts = server.url('/stream/ts');
+  return { ts: auth ? ts.replace('http://', `http://${ACCESS_USER}:${ACCESS_PASSWORD}@`) : ts, lat: server.url('/stream/lat') };
 }
 
 /**
@@ -186,8 +203,8 @@ function streamUrls(server: ServerUnderTest): { ts: string; lat: string } {
  * fan-out, not the start of an on-demand program; their bytes count as
  * delivered.
  */
-function keepers(server: ServerUnderTest): ClientCounters[] {
-  const u = streamUrls(server);
+function keepers(server: ServerUnderTest, auth = false): ClientCounters[] {
+  const u = streamUrls(server, auth);
   return [openNetClient(u.ts, null), openNetClient(u.lat, null)];
 }
 
@@ -199,9 +216,10 @@ async function oneRun(
   media: Media,
   opts: BenchOptions,
   engine: Engine = 'net',
+  auth = false,
 ): Promise<RunResult> {
   const ramp = Math.min(5, n / 400);
-  const urls = streamUrls(server);
+  const urls = streamUrls(server, auth);
   // The probe starts first and its window is aligned on the load's: node's start-up is not the load's TTFB.
   const PROBE_START_S = 0.7;
   const probe = opts.probes ? startProbe(urls.lat, PROBE_START_S / 2 + ramp + opts.settle, opts.duration) : Promise.resolve(null);
@@ -357,6 +375,11 @@ async function main(): Promise<void> {
       log(`added memory per client to ${opts.out}`);
       return;
     }
+    if (opts.accessOnly) {
+      const access = await accessRows(media, opts, dir, opts.accessClients || 1000);
+      process.stdout.write(`${renderAccessRows(access).join('\n')}\n${JSON.stringify(access)}\n`);
+      return;
+    }
     const rows: Row[] = [];
     for (const source of ['live', 'maxrate'] as const) {
       const list = source === 'live' ? counts : maxrateCounts;
@@ -382,6 +405,7 @@ async function main(): Promise<void> {
       slow = await runSlowReaderProbe({ stalled: 10, readers: 100, maxLagSeconds: 3, durationSeconds: opts.quick ? 25 : 30, workers: 1, bitrate: 2_000_000 });
       engines = await engineRows(media, opts, dir, opts.quick ? 200 : 500);
     }
+    const access = opts.accessClients > 0 && !run.interrupted ? await accessRows(media, opts, dir, opts.accessClients) : null;
     const memory = run.interrupted ? null : await memoryRows(memoryKinds, media, opts, dir, memoryClients);
     const profile = opts.profile && !run.interrupted ? await profileWorker(media, opts, dir, opts.profileClients).catch((e: unknown) => (log(`profile failed: ${e instanceof Error ? e.message : String(e)}`), null)) : null;
 
@@ -395,6 +419,7 @@ async function main(): Promise<void> {
       latency,
       slowReader: slow,
       engines,
+      access,
       memory,
       profile,
       notes,
@@ -485,6 +510,28 @@ async function engineRows(media: Media, opts: BenchOptions, dir: string, n: numb
     for (const k of kept) k.close();
     await server.stop();
   }
+}
+
+/** The same live load against the same config with and without Basic auth + an allow-list on the stream. */
+async function accessRows(media: Media, opts: BenchOptions, dir: string, n: number): Promise<AccessRow[]> {
+  const rows: AccessRow[] = [];
+  for (const mode of ['open', 'basic+allow'] as const) {
+    const auth = mode !== 'open';
+    log(`access: ${mode} at N=${n}`);
+    const server = await startServer('voyandz-1', 'live', media, dir, [], auth ? accessYaml() : '');
+    const kept = keepers(server, auth);
+    try {
+      await sleep(1000);
+      const runs: RunResult[] = [];
+      for (let i = 0; i < opts.runs; i++) runs.push(await oneRun(server, kept, n, 'live', media, { ...opts, probes: false }, 'net', auth));
+      const r = medianRun(runs);
+      rows.push({ mode, clients: n, connected: r.connected, held: r.held, cpuPerGB: r.cpuPerGB, ttfbP99Ms: r.ttfbP99Ms, headP99Ms: r.headP99Ms });
+    } finally {
+      for (const k of kept) k.close();
+      await server.stop();
+    }
+  }
+  return rows;
 }
 
 /** `npm run bench -- --soak MINUTES`: the soak run instead of the benchmark (load-tests/soak.ts). */

@@ -29,8 +29,10 @@ class NetClient extends ClientState {
     this.socket = socket;
     socket.on('error', (error: NodeJS.ErrnoException) => this.ended(error.code ?? error.message));
     socket.on('close', () => this.ended(null));
+    // http://user:password@host/… becomes HTTP Basic, as curl does.
+    const auth = url.username === '' ? '' : `Authorization: Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}\r\n`;
     socket.write(
-      `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: voyandz-load-client\r\n` +
+      `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: voyandz-load-client\r\n${auth}` +
         'Accept: */*\r\nConnection: close\r\n\r\n',
     );
   }

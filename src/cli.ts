@@ -11,12 +11,14 @@ import { configJsonSchemaText } from './config/json-schema.js';
 import { Primary } from './primary/primary.js';
 import { PROGRAM_NAME, VERSION } from './version.js';
 import { ERRORS } from './errors.js';
+import { HELPERS_HELP, hashPasswordCommand, signCommand } from './access/cli-helpers.js';
 
 const DEFAULT_CONFFILE = '/etc/voyandz';
 const CONFFILE_ENV = 'VOYANDZ_CONFFILE';
 const DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
 
 const HELP = `usage: ${PROGRAM_NAME} [-f CONFIG] [--check] [--schema] [-V|--version] [-h|--help]
+       ${PROGRAM_NAME} hash-password | sign PATH --ttl SECONDS [-f CONFIG]
 
 Real-time audio/video streaming server: runs the feed and stream programs of
 CONFIG (ffmpeg...) and serves their output to HTTP clients.
@@ -30,6 +32,8 @@ options:
   -V, --version      print the version and exit
   -h, --help         print this help and exit
 
+commands:
+${HELPERS_HELP}
 signals: SIGINT/SIGTERM stop gracefully; SIGHUP reloads the config.
 `;
 
@@ -42,6 +46,14 @@ function chooseConfigFile(flag: string | undefined): { file: string; why: string
 }
 
 async function main(): Promise<number> {
+  const command = process.argv[2];
+  try {
+    if (command === 'hash-password') return await hashPasswordCommand(process.argv.slice(3), process.stdin);
+    if (command === 'sign') return await signCommand(process.argv.slice(3), () => chooseConfigFile(undefined).file);
+  } catch (error) {
+    process.stderr.write(`${PROGRAM_NAME}: ${(error as Error).message}\n`);
+    return 2;
+  }
   let args;
   try {
     args = parseArgs({

@@ -59,6 +59,55 @@ export const ERRORS = {
   ),
   FEED_NOT_LOCAL: define('VOYANDZ_ERR_FEED_NOT_LOCAL', (name: string, feed: string) => `${name}: feed ${feed} is not run by this worker; the program gets no input`),
   WORKER_EXIT: define('VOYANDZ_ERR_WORKER_EXIT', (id: string, how: string) => `worker ${id} exited (${how}); restarting it`),
+  // Access control and limits (src/access/): every refusal the primary answers before a hand-off.
+  IP_DENIED: define('VOYANDZ_ERR_IP_DENIED', (address: string, route: string) => `${address} is not allowed to reach ${route} (access allow/deny lists)`, 403),
+  AUTH_REQUIRED: define(
+    'VOYANDZ_ERR_AUTH_REQUIRED',
+    (route: string, accepted: string) => `${route} needs ${accepted}`,
+    401,
+  ),
+  AUTH_FAILED: define('VOYANDZ_ERR_AUTH_FAILED', (route: string) => `wrong user name or password for ${route}`, 401),
+  AUTH_RATE_LIMITED: define(
+    'VOYANDZ_ERR_AUTH_RATE_LIMITED',
+    (address: string, seconds: string) => `too many failed logins from ${address}; retry in ${seconds} s`,
+    429,
+  ),
+  AUTH_BUSY: define('VOYANDZ_ERR_AUTH_BUSY', (seconds: string) => `too many password checks waiting; retry in ${seconds} s`, 503),
+  SIGNATURE_INVALID: define(
+    'VOYANDZ_ERR_SIGNATURE_INVALID',
+    (route: string, why: string) => `${route} needs a signed URL (?expires=...&sig=...): ${why}`,
+    403,
+  ),
+  SIGNATURE_EXPIRED: define('VOYANDZ_ERR_SIGNATURE_EXPIRED', (route: string, when: string) => `the signed URL of ${route} expired at ${when}`, 403),
+  MAX_CLIENTS: define(
+    'VOYANDZ_ERR_MAX_CLIENTS',
+    (scope: string, limit: string) => `${scope} already serves max_clients (${limit}) clients; retry later`,
+    503,
+  ),
+  MAX_BANDWIDTH: define(
+    'VOYANDZ_ERR_MAX_BANDWIDTH',
+    (stream: string, limit: string) => `one more client of ${stream} would exceed max_bandwidth (${limit} bit/s); retry later`,
+    503,
+  ),
+  MAX_CLIENTS_PER_IP: define(
+    'VOYANDZ_ERR_MAX_CLIENTS_PER_IP',
+    (address: string, limit: string) => `${address} already has max_clients_per_ip (${limit}) stream clients`,
+    429,
+  ),
+  HEAD_TIMEOUT: define('VOYANDZ_ERR_HEAD_TIMEOUT', (seconds: string) => `request head not complete within head_timeout (${seconds} s)`, 408),
+  PENDING_HEADS: define(
+    'VOYANDZ_ERR_PENDING_HEADS',
+    (limit: string, remote: string) => `max_pending_heads (${limit}) connections are waiting for a request head; closed ${remote} at once`,
+  ),
+  ACCEPT_FAILED: define(
+    'VOYANDZ_ERR_ACCEPT_FAILED',
+    (code: string, ms: string) => `cannot accept connections (${code}: out of file descriptors); accepting paused for ${ms} ms`,
+  ),
+  HANDOFF_LOST: define(
+    'VOYANDZ_ERR_HANDOFF_LOST',
+    (worker: string) => `a client handed to worker ${worker} never arrived there (out of file descriptors?); its slot is freed`,
+  ),
+  ACCESS_FILE: define('VOYANDZ_ERR_ACCESS_FILE', (file: string, reason: string) => `${file}: ${reason}`),
   INTERNAL: define('VOYANDZ_ERR_INTERNAL', (what: string) => `internal error: ${what}`, 500),
 } as const;
 

@@ -46,6 +46,17 @@ const DEFAULTS = {
   logMaxBytes: 10 * 1024 * 1024,
   logKeep: 3,
   maxLagSeconds: 10,
+  access: {
+    maxClients: null,
+    maxBandwidth: null,
+    maxClientsPerIp: null,
+    trustedProxies: [],
+    headTimeoutSeconds: 10,
+    maxPendingHeads: 1000,
+    server: { allow: [], deny: [], users: null, signed: null },
+    admin: { allow: [], deny: [], users: null, signed: null },
+    streams: {},
+  },
 };
 
 // ---------------------------------------------------------------- valid configs
@@ -557,7 +568,7 @@ test('rejects unknown keys, with a hint when one is close', () => {
     'config.yaml:7:5: streams.s.mime_type: unknown key (did you mean "mimetype"?)',
     'config.yaml:8:5: streams.s.Feed: unknown key (did you mean "feed"?)',
     'config.yaml:9:1: frobnicate: unknown key (known: listenaddr, listenport, logdir, pages, templates, generate, feeds, streams, ' +
-      'workers, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep)',
+      'workers, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads)',
   ]);
 });
 

@@ -20,7 +20,7 @@ function send(message: WorkerToPrimary): void {
 const runtime: WorkerRuntime = new WorkerRuntime(workerId, log, {
   programStarted: (pid) => send({ type: 'program-started', pid }),
   programExited: (pid) => send({ type: 'program-exited', pid }),
-  clientClosed: (stream) => send({ type: 'client-closed', stream }),
+  clientClosed: (stream, id) => send({ type: 'client-closed', stream, id }),
   // Called once clients come and go, long after `metrics` below exists.
   requestServed: (route, status) => metrics.countRequest(route, status),
 });
@@ -59,7 +59,13 @@ process.on('message', (message: PrimaryToWorker, handle?: Socket) => {
       );
       break;
     case 'client':
-      if (handle) runtime.handleClient(message.stream, message.request, handle);
+      if (!handle) {
+        // The message came without its socket: nothing to serve, but the primary's slot must be freed.
+        send({ type: 'client-closed', stream: message.stream, id: message.request.id });
+        break;
+      }
+      send({ type: 'client-received', id: message.request.id });
+      runtime.handleClient(message.stream, message.request, handle);
       break;
     case 'stats':
       send({ type: 'stats', id: message.id, stats: runtime.stats() });

@@ -10,6 +10,8 @@ import type { SourceId } from './source-id.js';
 
 /** A parsed request the primary hands to a worker with its socket. */
 export interface HandedRequest {
+  /** The primary's slot for this client (src/access/limits.ts), freed when the worker reports it closed. */
+  id: number;
   method: string;
   path: string;
   httpVersion: string;
@@ -41,7 +43,9 @@ export type WorkerMetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 export type WorkerToPrimary =
   | { type: 'ready'; workerId: number; peerPath: string }
-  | { type: 'client-closed'; stream: string }
+  /** Sent as soon as a handed socket arrives: a hand-off never acknowledged was lost (the worker had no descriptor for it). */
+  | { type: 'client-received'; id: number }
+  | { type: 'client-closed'; stream: string; id: number }
   | { type: 'program-started'; pid: number }
   | { type: 'program-exited'; pid: number }
   | { type: 'stats'; id: number; stats: WorkerStats }

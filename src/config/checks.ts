@@ -10,6 +10,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { checkFeedInputs } from './feed-inputs.js';
 import { entryOf } from './lookup.js';
+import { checkAccessFiles } from './access-checks.js';
 import type { PathIssue } from './path-issue.js';
 
 /** Paths the server answers itself; the pages are reserved even when disabled (they answer 403). */
@@ -45,6 +46,7 @@ export function checkConfig(data: unknown, configFile: string): PathIssue[] {
     ...checkResurrect('feeds', feeds),
     ...checkResurrect('streams', streams),
     ...checkLogdir(top.logdir, configFile),
+    ...checkAccessFiles(data, configFile),
   ];
 }
 

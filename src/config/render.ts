@@ -5,6 +5,7 @@
  * is itself a valid config file.
  */
 import { stringify } from 'yaml';
+import { renderAccessKeys, renderStreamAccessKeys } from './render-access.js';
 import type { FeedConfig, FeedMode, ServerConfig, StreamConfig, StreamInput } from './types.js';
 
 export function renderConfig(config: ServerConfig): string {
@@ -18,8 +19,11 @@ export function renderConfig(config: ServerConfig): string {
     stat_clients: config.statClients,
     max_lag: config.maxLagSeconds,
     pages: config.pages,
+    ...renderAccessKeys(config.access),
     feeds: Object.fromEntries(Object.values(config.feeds).map((feed) => [feed.name, renderFeed(feed)])),
-    streams: Object.fromEntries(Object.values(config.streams).map((stream) => [stream.name, renderStream(stream)])),
+    streams: Object.fromEntries(
+      Object.values(config.streams).map((stream) => [stream.name, { ...renderStream(stream), ...renderStreamAccessKeys(config.access, stream.name) }]),
+    ),
   };
   return `# ${config.file}, resolved: templates and sets expanded, defaults filled in\n${stringify(file, { lineWidth: 0 })}`;
 }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { defaultUrl, resolveLogdir } from './checks.js';
 import { splitCommand } from './command.js';
 import { inputsOf, substituteInputs } from './feed-inputs.js';
+import { resolveAccess } from './resolve-access.js';
 import { resolveJoin } from '../fanout/join/container.js';
 import { FEED_MODES, type RawConfig, type RawFeed, type RawStream } from './schema.js';
 import type { FeedConfig, FeedMode, ServerConfig, StreamConfig } from './types.js';
@@ -31,6 +32,7 @@ export function resolveConfig(raw: RawConfig, configFile: string): ServerConfig 
     maxLagSeconds: raw.max_lag,
     feeds,
     streams,
+    access: resolveAccess(raw, configFile),
   };
 }
 

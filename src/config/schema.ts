@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { splitCommand } from './command.js';
+import { serverAccessKeys, streamAccessKeys } from './access-schema.js';
 
 /** Error option for a value: a missing required key reads "required", a wrong one reads `text`. */
 function says(text: string): { error: (issue: { input?: unknown }) => string } {
@@ -30,7 +31,7 @@ const stallTimeout = (what: string) =>
     .describe(`Overrides the top-level stall_timeout for this ${what}.`);
 
 /** Containers a feed's readers can join at a boundary; `auto` recognises them from the bytes. */
-export const FEED_FORMATS = ['auto', 'raw', 'mpegts', 'matroska', 'fmp4', 'flv', 'mpjpeg', 'mp3', 'adts'] as const;
+const FEED_FORMATS = ['auto', 'raw', 'mpegts', 'matroska', 'fmp4', 'flv', 'mpjpeg', 'mp3', 'adts'] as const;
 
 /**
  * Feed and stream names become URL paths (/stream/NAME) and log file names
@@ -206,6 +207,7 @@ export const StreamSchema = z
             'auto: keyframe for MPEG-TS, WebM/Matroska, fragmented MP4, FLV, multipart (mpjpeg), MP3 and ADTS ' +
             'mimetypes, raw for anything else.',
         ),
+      ...streamAccessKeys,
       template: templateReference,
       args: templateArgs,
     },
@@ -387,6 +389,7 @@ export const ConfigSchema = z
         .min(0, { error: 'must be an integer >= 0' })
         .default(3)
         .describe('Rotated logs kept per program (NAME.log.1 .. NAME.log.N); 0 keeps none.'),
+      ...serverAccessKeys,
     },
     says('must be a mapping of settings (listenport:, feeds:, streams:, ...)'),
   )

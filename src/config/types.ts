@@ -5,6 +5,7 @@
  * (primary -> workers) as JSON.
  */
 import type { Container, JoinSetting } from '../fanout/join/container.js';
+import type { AccessSettings } from './access-types.js';
 
 export type FeedMode = 'on-demand' | 'continuous' | 'autostart' | { lingerSeconds: number };
 
@@ -25,7 +26,7 @@ export interface FeedConfig {
   format: FeedFormat;
 }
 
-export type FeedFormat = 'auto' | 'raw' | Container;
+type FeedFormat = 'auto' | 'raw' | Container;
 
 type StreamType = 'stream' | 'shot';
 type ClientMode = 'shared' | 'exclusive';
@@ -90,4 +91,6 @@ export interface ServerConfig {
   maxLagSeconds: number;
   feeds: Record<string, FeedConfig>;
   streams: Record<string, StreamConfig>;
+  /** Access control and limits, checked by the primary only (kept apart from streams: changing them restarts nothing). */
+  access: AccessSettings;
 }

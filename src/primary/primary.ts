@@ -4,7 +4,15 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig, StreamConfig } from '../config/types.js';
-import { VoyandzError } from '../errors.js';
+import { ERRORS, VoyandzError } from '../errors.js';
+import type { AccessPolicy } from '../access/policy.js';
+import type { AccessVerdict } from '../access/access-check.js';
+import { Gatekeeper, type AccessTarget } from '../access/gatekeeper.js';
+import type { Refusal } from '../access/refusal.js';
+import { AccessMetrics } from '../metrics/access-metrics.js';
+import { guardAccept } from './accept-guard.js';
+import { LogThrottle } from './log-throttle.js';
+import { PendingHeads } from './pending-heads.js';
 import { errorResponse } from '../http/error-response.js';
 import type { RequestHead } from '../http/request-head.js';
 import { remoteOf } from '../http/remote.js';
@@ -13,13 +21,15 @@ import { PrimaryMetrics } from '../metrics/primary-metrics.js';
 import { createPagesApp } from '../pages/pages-app.js';
 import { buildClusterStats } from '../stats/cluster-stats.js';
 import { serveConnection, type RequestDecision } from './connection.js';
-import { Router } from './router.js';
+import { Router, type Route } from './router.js';
 import { createRuntimeDir } from './runtime-dir.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** Named by URL, never imported: src/ does not depend on workers/. */
 const WORKER_ENTRY = fileURLToPath(new URL('../../workers/stream-worker.js', import.meta.url));
 const SHUTDOWN_GRACE_MS = 5000;
+/** Pages that follow admin_access. */
+const ADMIN_PAGES = new Set(['/stat', '/stat.json', '/config', '/metrics']);
 
 /**
  * The primary process: accepts every connection, answers pages itself and
@@ -33,17 +43,35 @@ export class Primary {
   private readonly runtimeDir = createRuntimeDir();
   private readonly pool: WorkerPool;
   private readonly metrics = new PrimaryMetrics();
+  private readonly accessMetrics: AccessMetrics;
+  private readonly pending = new PendingHeads(() => this.config.access.maxPendingHeads);
+  private readonly throttle = new LogThrottle();
   private readonly app: FastifyInstance;
   private readonly server: Server;
+  private stopAcceptGuard: () => void = () => undefined;
+  private reloads = 0;
   private stopping: Promise<void> | null = null;
 
   private constructor(
     initial: ServerConfig,
     private readonly log: Logger,
+    private readonly gate: Gatekeeper,
   ) {
     this.config = initial;
     this.router = new Router(initial);
-    this.pool = new WorkerPool(initial, this.runtimeDir, WORKER_ENTRY, log);
+    this.pool = new WorkerPool(initial, this.runtimeDir, WORKER_ENTRY, log, {
+      clientGone: (id) => this.gate.release(id),
+      handoffLost: (worker) => {
+        this.accessMetrics.countHandoffLost();
+        const left = this.throttle.take('handoff');
+        if (left !== null) this.log.warn({ code: ERRORS.HANDOFF_LOST.code, worker, left }, ERRORS.HANDOFF_LOST.message(String(worker)));
+      },
+    });
+    this.accessMetrics = new AccessMetrics(this.metrics.registry, {
+      counted: () => this.gate.ledger.streams(),
+      limits: () => this.gate.streamLimits(Object.keys(this.config.streams)),
+      pendingHeads: () => this.pending.size,
+    });
     this.app = createPagesApp({
       config: () => this.config,
       stats: async () => buildClusterStats(this.config, await this.pool.gatherStats(), this.startedAt),
@@ -56,12 +84,19 @@ export class Primary {
           this.metrics.countRequest('other', status);
           this.log.info({ remote: remoteOf(s), status }, 'bad request');
         },
+        onRefused: (reason, s) => this.connectionRefused(reason, s),
+        headTimeoutMs: () => this.config.access.headTimeoutSeconds * 1000,
+        pending: this.pending,
       }),
     );
   }
 
   static async start(config: ServerConfig, log: Logger): Promise<Primary> {
-    const primary = new Primary(config, log);
+    let pool: WorkerPool | null = null;
+    // Reads the htpasswd and secret files: a config naming unusable ones starts nothing.
+    const gate = await Gatekeeper.create(config.access, () => pool?.gatherStats() ?? Promise.resolve([]));
+    const primary = new Primary(config, log, gate);
+    pool = primary.pool;
     await primary.app.ready();
     await primary.pool.start();
     log.info({ workers: primary.pool.workerCount, runtimeDir: primary.runtimeDir }, `started ${primary.pool.workerCount} worker process(es)`);
@@ -69,13 +104,29 @@ export class Primary {
     return primary;
   }
 
+  /** Users and secrets are re-read first; if they cannot be, the running config stays as a whole. */
   reload(next: ServerConfig): void {
+    const attempt = ++this.reloads;
+    this.gate.prepare(next.access).then(
+      (policy) => {
+        // A later SIGHUP overtook this one: its config wins.
+        if (attempt === this.reloads) this.applyReload(next, policy);
+      },
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.log.error({ code: ERRORS.CONFIG_INVALID.code, errors: message }, `reload failed; keeping the running config: ${message}`);
+      },
+    );
+  }
+
+  private applyReload(next: ServerConfig, policy: AccessPolicy): void {
     const config = this.config;
     if (next.listenaddr !== config.listenaddr || next.listenport !== config.listenport || next.workers !== config.workers) {
       this.log.warn('listenaddr, listenport and workers take effect only after a restart');
       next = { ...next, listenaddr: config.listenaddr, listenport: config.listenport, workers: config.workers };
     }
     this.config = next;
+    this.gate.apply(next.access, policy);
     this.router = new Router(next);
     this.pool.reconfigure(next);
     this.log.info({ feeds: Object.keys(next.feeds).length, streams: Object.keys(next.streams).length }, 'config reloaded');
@@ -83,9 +134,11 @@ export class Primary {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.stopAcceptGuard();
       this.server.close();
       await this.pool.shutdown(SHUTDOWN_GRACE_MS);
       await this.app.close();
+      await this.gate.close();
       rmSync(this.runtimeDir, { recursive: true, force: true });
     })();
     return this.stopping;
@@ -97,13 +150,32 @@ export class Primary {
       this.server.once('error', (error: NodeJS.ErrnoException) => reject(new VoyandzError('LISTEN', `${listenaddr}:${listenport}`, error.message)));
       this.server.listen(listenport, listenaddr, () => {
         this.log.info({ address: listenaddr, port: listenport }, `listening on http://${listenaddr}:${listenport}/`);
+        this.guardAccept();
         resolve();
       });
     });
   }
 
-  /** One parsed request: answer it here, or hand the socket to a worker. */
-  private route(head: RequestHead, socket: Socket): RequestDecision {
+  /** Out of file descriptors, accepting pauses and resumes instead of failing or spinning. */
+  private guardAccept(): void {
+    const { listenaddr, listenport } = this.config;
+    this.stopAcceptGuard = guardAccept(this.server, () => this.server.listen(listenport, listenaddr), {
+      paused: (code, ms) => {
+        this.accessMetrics.countAcceptError(code);
+        const left = this.throttle.take('accept');
+        if (left !== null) this.log.error({ code: ERRORS.ACCEPT_FAILED.code, errno: code, left }, ERRORS.ACCEPT_FAILED.message(code, String(ms)));
+      },
+      resumed: () => this.log.info({ address: listenaddr, port: listenport }, 'accepting connections again'),
+      failed: (error) => this.log.error({ err: error }, `server error: ${error.message}`),
+    });
+  }
+
+  /**
+   * One parsed request: answer it here, or hand the socket to a worker. The
+   * access rules and limits are checked first, so a refused client never
+   * reaches a worker; only a password not yet verified makes it wait.
+   */
+  private route(head: RequestHead, socket: Socket): RequestDecision | Promise<RequestDecision> {
     const match = this.router.match(head.path);
     if (match.kind === 'bad-url') return this.respond(errorResponse('BAD_URL', head.path), 'other', head, socket);
     const routeLabel = match.kind === 'stream' ? match.stream.url : match.route;
@@ -112,16 +184,35 @@ export class Primary {
       refusal.headers.allow = 'GET, HEAD';
       return this.respond(refusal, routeLabel, head, socket);
     }
+    const client = this.gate.clientOf(socket, head);
+    const target: AccessTarget =
+      match.kind === 'stream' ? { kind: 'stream', name: match.stream.name } : ADMIN_PAGES.has(match.route) ? { kind: 'admin' } : { kind: 'page' };
+    // match.kind is not 'bad-url': the path decodes.
+    const verdict = this.gate.check(target, head, client, decodeURIComponent(head.path));
+    const next = (refused: AccessVerdict): RequestDecision =>
+      refused ? this.refuse(refused, routeLabel, head, socket, client) : this.allowed(match, head, socket, routeLabel, client);
+    return verdict instanceof Promise ? verdict.then(next) : next(verdict);
+  }
+
+  private allowed(match: Exclude<Route, { kind: 'bad-url' }>, head: RequestHead, socket: Socket, routeLabel: string, client: string): RequestDecision {
     if (match.kind === 'page') return { kind: 'respond', response: this.renderPage(head, socket, match.route) };
     const stream = match.stream;
     // HEAD never starts a program: the headers are known from the config.
     if (head.method === 'HEAD') return this.respond(streamAnswer(stream.mimetype), routeLabel, head, socket);
-    return this.handOff(stream, head, socket, routeLabel);
+    const slot = this.gate.admit(stream.name, client);
+    if (!('id' in slot)) return this.refuse(slot, routeLabel, head, socket, client);
+    return this.handOff(stream, head, socket, routeLabel, slot.id);
   }
 
-  private handOff(stream: StreamConfig, head: RequestHead, socket: Socket, routeLabel: string): RequestDecision {
+  private handOff(stream: StreamConfig, head: RequestHead, socket: Socket, routeLabel: string, id: number): RequestDecision {
+    if (socket.destroyed) {
+      // The client left while its password was being checked: nothing to hand over.
+      this.gate.release(id);
+      return { kind: 'handoff' };
+    }
     socket.pause();
     const handed = this.pool.dispatch(stream, socket, {
+      id,
       method: head.method,
       path: head.path,
       httpVersion: head.httpVersion,
@@ -130,6 +221,7 @@ export class Primary {
       acceptedAt: Date.now(),
     });
     if (handed) return { kind: 'handoff' };
+    this.gate.release(id);
     socket.resume();
     return this.respond(errorResponse('STREAM_UNAVAILABLE', stream.name, 'no worker is ready'), routeLabel, head, socket);
   }
@@ -153,6 +245,30 @@ export class Primary {
       'request',
     );
     return { status: reply.statusCode, headers, body: reply.rawPayload };
+  }
+
+  private refuse(refused: Refusal, route: string, head: RequestHead, socket: Socket, client: string): RequestDecision {
+    this.accessMetrics.countRefused(route, refused.reason);
+    this.metrics.countRequest(route, refused.response.status);
+    this.log.info(
+      { remote: remoteOf(socket), client, method: head.method, path: head.path, status: refused.response.status, code: refused.code, reason: refused.reason },
+      'refused',
+    );
+    return { kind: 'respond', response: Promise.resolve(refused.response) };
+  }
+
+  /** Connections closed before any request: logged within limits, since they come in floods. */
+  private connectionRefused(reason: 'head_timeout' | 'pending_heads', socket: Socket): void {
+    this.accessMetrics.countRefused('other', reason);
+    if (reason === 'head_timeout') this.metrics.countRequest('other', 408);
+    const left = this.throttle.take(reason);
+    if (left === null) return;
+    const code = reason === 'head_timeout' ? ERRORS.HEAD_TIMEOUT.code : ERRORS.PENDING_HEADS.code;
+    const message =
+      reason === 'head_timeout'
+        ? ERRORS.HEAD_TIMEOUT.message(String(this.config.access.headTimeoutSeconds))
+        : ERRORS.PENDING_HEADS.message(String(this.config.access.maxPendingHeads), remoteOf(socket));
+    this.log.info({ remote: remoteOf(socket), code, reason, left }, message);
   }
 
   private respond(response: HttpResponse, route: string, head: RequestHead, socket: Socket): RequestDecision {

@@ -17,12 +17,21 @@ import { entryOf } from '../config/lookup.js';
 import { CarriedCounters } from '../metrics/carried-counters.js';
 import { killProcessGroup } from '../pipeline/process-tree.js';
 import type { WorkerStats } from '../stats/types.js';
+import type { AccessRules } from '../config/access-types.js';
+
+const NO_RULES: AccessRules = { allow: [], deny: [], users: null, signed: null };
 
 interface WorkerSlot {
   id: number;
   child: ChildProcess | null;
   ready: boolean;
-  clients: number;
+  /** Clients handed to it by request id, each with its timer until the worker acknowledges it (null once it did). */
+  handed: Map<number, NodeJS.Timeout | null>;
+  /**
+   * Sockets sent but not yet acknowledged. One still queued when the worker
+   * dies would otherwise stay open in the primary, with nobody to answer it.
+   */
+  unacked: Map<number, Socket>;
   /** Process groups of programs the worker runs, to reap them if it dies. */
   programs: Set<number>;
   /** Its counters at the last scrape: carried on when it dies, so cluster totals never go down. */
@@ -34,6 +43,18 @@ type Reply = { type: 'stats'; stats: WorkerStats } | { type: 'metrics'; metrics:
 
 const REPLY_TIMEOUT_MS = 2000;
 const RESPAWN_DELAY_MS = 1000;
+/** A hand-off takes milliseconds; one not acknowledged by then was lost (node gives up after a few retries). */
+const HANDOFF_ACK_MS = 10_000;
+
+/** What the pool tells the primary about the clients it handed over. */
+export interface PoolEvents {
+  /** The client of request `id` is gone: closed, never arrived, or its worker died. Called once per id. */
+  clientGone(id: number): void;
+  /** A hand-off to `worker` was never acknowledged. */
+  handoffLost(worker: number): void;
+}
+
+const NO_EVENTS: PoolEvents = { clientGone: () => undefined, handoffLost: () => undefined };
 
 /**
  * The primary's view of its worker processes: forks them, tells each which
@@ -56,11 +77,12 @@ export class WorkerPool {
     private readonly runtimeDir: string,
     private readonly entry: string,
     private readonly log: Logger,
+    private readonly events: PoolEvents = NO_EVENTS,
   ) {
     this.config = config;
     this.assign(config);
     for (let id = 0; id < config.workers; id++) {
-      this.slots.push({ id, child: null, ready: false, clients: 0, programs: new Set(), lastMetrics: null, restartTimer: null });
+      this.slots.push({ id, child: null, ready: false, handed: new Map(), unacked: new Map(), programs: new Set(), lastMetrics: null, restartTimer: null });
     }
   }
 
@@ -90,18 +112,32 @@ export class WorkerPool {
     if (stream.type === 'stream' && stream.client === 'shared') {
       for (const slot of this.slots) {
         if (!slot.ready) continue;
-        if (!target?.ready || slot.clients < target.clients) target = slot;
+        if (!target?.ready || slot.handed.size < target.handed.size) target = slot;
       }
     }
     if (!target?.ready || !target.child?.connected) return false;
     const message: PrimaryToWorker = { type: 'client', stream: stream.name, request };
-    target.clients++;
-    target.child.send(message, socket, (error) => {
-      if (error) {
-        target.clients--;
-        socket.destroy();
-      }
-    });
+    const slot = target;
+    const timer = setTimeout(() => {
+      if (slot.handed.get(request.id) === undefined) return;
+      this.events.handoffLost(slot.id);
+      this.clientGone(slot, request.id);
+    }, HANDOFF_ACK_MS);
+    timer.unref();
+    slot.handed.set(request.id, timer);
+    slot.unacked.set(request.id, socket);
+    const failed = (): void => {
+      this.clientGone(slot, request.id);
+      socket.destroy();
+    };
+    try {
+      slot.child?.send(message, socket, (error) => {
+        if (error) failed();
+      });
+    } catch {
+      // A socket closed in the meantime has no handle to send.
+      failed();
+    }
     return true;
   }
 
@@ -153,7 +189,9 @@ export class WorkerPool {
     for (const [component, owner] of this.owners) if (owner === slot.id) owned.push(component);
     const peerPaths: Record<number, string> = {};
     for (const s of this.slots) peerPaths[s.id] = this.peerPath(s.id);
-    return { workerId: slot.id, config: this.config, owned, ownerOf: this.ownerOf, peerPaths };
+    // Workers never check access: the rules (and any password hashes in them) stay in the primary.
+    const config = { ...this.config, access: { ...this.config.access, server: NO_RULES, admin: NO_RULES, streams: {} } };
+    return { workerId: slot.id, config, owned, ownerOf: this.ownerOf, peerPaths };
   }
 
   private peerPath(id: number): string {
@@ -173,7 +211,6 @@ export class WorkerPool {
     });
     slot.child = child;
     slot.ready = false;
-    slot.clients = 0;
     return new Promise((resolve) => {
       // A send to a worker that just died fails with EPIPE / channel closed; its
       // 'exit' does the cleaning up. Unhandled, the error would take the primary down.
@@ -182,12 +219,20 @@ export class WorkerPool {
         this.onMessage(slot, message);
         if (message.type === 'ready') resolve();
       });
+      // fork() fails this way (EMFILE, EAGAIN) without an exit; unhandled, it would end the primary.
+      child.once('error', (error) => {
+        this.log.error({ err: error, worker: slot.id }, `worker ${slot.id}: ${error.message}`);
+        if (child.pid === undefined) child.emit('exit', null, null);
+      });
       child.once('exit', (code, signal) => {
         slot.ready = false;
         slot.child = null;
         this.reapPrograms(slot);
         if (slot.lastMetrics) this.carried.add(slot.lastMetrics);
         slot.lastMetrics = null;
+        for (const id of [...slot.handed.keys()]) this.clientGone(slot, id);
+        for (const socket of slot.unacked.values()) socket.destroy();
+        slot.unacked.clear();
         resolve();
         if (this.stopping) return;
         const error = new VoyandzError('WORKER_EXIT', String(slot.id), String(signal ?? code));
@@ -203,8 +248,16 @@ export class WorkerPool {
       case 'ready':
         slot.ready = true;
         break;
+      case 'client-received':
+        if (slot.handed.has(message.id)) {
+          const timer = slot.handed.get(message.id);
+          if (timer) clearTimeout(timer);
+          slot.handed.set(message.id, null);
+        }
+        slot.unacked.delete(message.id);
+        break;
       case 'client-closed':
-        slot.clients = Math.max(0, slot.clients - 1);
+        this.clientGone(slot, message.id);
         break;
       case 'program-started':
         slot.programs.add(message.pid);
@@ -217,6 +270,17 @@ export class WorkerPool {
         this.pending.get(message.id)?.(message);
         break;
     }
+  }
+
+  private clientGone(slot: WorkerSlot, id: number): void {
+    if (!slot.handed.has(id)) return;
+    const timer = slot.handed.get(id);
+    if (timer) clearTimeout(timer);
+    slot.handed.delete(id);
+    // Never acknowledged: the client was lost on the way; close it so it can try again.
+    slot.unacked.get(id)?.destroy();
+    slot.unacked.delete(id);
+    this.events.clientGone(id);
   }
 
   /** A worker that died cannot stop its programs; their process groups are ours to end. */

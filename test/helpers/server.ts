@@ -26,14 +26,29 @@ export interface RunningServer {
   stop(): Promise<number | null>;
 }
 
+export interface ServerOptions {
+  workers?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Default 127.0.0.1; `::1` for IPv6 tests (loopback only). */
+  listenaddr?: string;
+  /** Start under `ulimit -n N` (descriptor exhaustion tests). */
+  maxFiles?: number;
+}
+
 /** Start the built CLI as a user would, on a config written to a temp dir. */
-export async function startServer(configYaml: string, options: { workers?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
+export async function startServer(configYaml: string, options: ServerOptions = {}): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-test-'));
   const port = await freePort();
-  const header = `listenaddr: 127.0.0.1\nlistenport: ${port}\n${options.workers ? `workers: ${options.workers}\n` : ''}`;
+  const listenaddr = options.listenaddr ?? '127.0.0.1';
+  const header = `listenaddr: "${listenaddr}"\nlistenport: ${port}\n${options.workers ? `workers: ${options.workers}\n` : ''}`;
   const file = join(dir, 'voyandz.yaml');
   writeFileSync(file, header + configYaml.replaceAll('$DIR', dir));
-  const child = spawn(process.execPath, [CLI, '-f', file], {
+  const argv = [CLI, '-f', file];
+  const [command, args] =
+    options.maxFiles === undefined
+      ? [process.execPath, argv]
+      : ['sh', ['-c', `ulimit -n ${options.maxFiles} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const child = spawn(command, args, {
     env: { ...process.env, VOYANDZ_LOG_FORMAT: 'json', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -92,7 +107,7 @@ export async function startServer(configYaml: string, options: { workers?: numbe
     process: child,
     logs,
     stderr,
-    url: (path) => `http://127.0.0.1:${port}${path}`,
+    url: (path) => `http://${listenaddr.includes(':') ? `[${listenaddr}]` : listenaddr}:${port}${path}`,
     waitForLog,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

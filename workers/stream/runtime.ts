@@ -31,7 +31,7 @@ interface ClientRecord {
 type ClosedBytes = Map<string, number>;
 
 export interface RuntimeEvents extends ProgramRegistry {
-  clientClosed(stream: string): void;
+  clientClosed(stream: string, id: number): void;
   requestServed(route: string, status: number): void;
 }
 
@@ -117,7 +117,7 @@ export class WorkerRuntime {
     const stream = setup && entryOf(setup.config.streams, streamName);
     if (!setup || !stream) {
       socket.destroy();
-      this.events.clientClosed(streamName);
+      this.events.clientClosed(streamName, request.id);
       return;
     }
     socket.setNoDelay(true);
@@ -138,7 +138,7 @@ export class WorkerRuntime {
     void session.then((result) => {
       this.clients.delete(record);
       this.closedBytes.set(stream.name, (this.closedBytes.get(stream.name) ?? 0) + record.bytesSent());
-      this.events.clientClosed(stream.name);
+      this.events.clientClosed(stream.name, request.id);
       this.events.requestServed(stream.url, result.status);
       this.log.info(
         {

@@ -12,7 +12,7 @@ const GIVE_UP_BYTES = 64 * 1024;
  * The container a stream's first bytes show, or undefined when they are not
  * enough to tell yet (`final`: no more are coming, decide now).
  */
-export function sniffContainer(head: Buffer, final: boolean): Container | 'raw' | undefined {
+function sniffContainer(head: Buffer, final: boolean): Container | 'raw' | undefined {
   if (head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3) return 'matroska';
   if (head.length >= 8 && head.toString('latin1', 4, 8) === 'ftyp') return 'fmp4';
   if (head.length >= 4 && head.toString('latin1', 0, 3) === 'FLV' && head[3] === 1) return 'flv';
