@@ -9,8 +9,7 @@ import type { ProgramExit } from '../../src/pipeline/program.js';
 import type { ProgramRegistry } from '../../src/pipeline/tap.js';
 import { endAndReap } from '../../src/fanout/socket-close.js';
 import { startClientProgram } from './client-program.js';
-import { refuse } from './shared-session.js';
-import type { SessionResult } from './session.js';
+import { refuse, type SessionResult } from './session.js';
 
 /**
  * `client: exclusive`: one program per client, for formats a player cannot

@@ -1,5 +1,15 @@
+import type { Socket } from 'node:net';
+import { endAndReap } from '../../src/fanout/socket-close.js';
+import { serializeResponse, type HttpResponse } from '../../src/http/response.js';
+
 /** How a client's session ended, for the access log and the request counter. */
 export interface SessionResult {
   status: number;
   bytes: number;
+}
+
+/** Answers a client that gets no stream (an error from the table) and ends its connection. */
+export function refuse(socket: Socket, response: HttpResponse): SessionResult {
+  endAndReap(socket, serializeResponse(response));
+  return { status: response.status, bytes: response.body.length };
 }

@@ -1,11 +1,10 @@
 import type { Socket } from 'node:net';
 import type { StreamConfig } from '../../src/config/types.js';
 import { errorResponse } from '../../src/http/error-response.js';
-import { serializeResponse, streamResponseHead, type HttpResponse } from '../../src/http/response.js';
-import { endAndReap } from '../../src/fanout/socket-close.js';
+import { streamResponseHead } from '../../src/http/response.js';
 import type { Tap } from '../../src/pipeline/tap.js';
 import { waitForFirstByte } from './first-byte.js';
-import type { SessionResult } from './session.js';
+import { refuse, type SessionResult } from './session.js';
 
 /**
  * A client of a shared stream: once the stream has bytes for it, the
@@ -43,9 +42,4 @@ export async function serveShared(
       resolve({ status: 200, bytes: sink.bytesSent });
     });
   });
-}
-
-export function refuse(socket: Socket, response: HttpResponse): SessionResult {
-  endAndReap(socket, serializeResponse(response));
-  return { status: response.status, bytes: response.body.length };
 }
