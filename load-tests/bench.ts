@@ -1,10 +1,15 @@
 /**
- * `npm run bench`: fan-out cost, capacity, latency and memory of voyandz
- * (1 worker, and one worker per core) side by side with Icecast 2, on one
- * ~2 Mbit/s MPEG-TS stream, live (-re) and max-rate. Writes
- * load-tests/RESULTS.md. Numbers are for reading, never for gating CI.
+ * `npm run bench`: voyandz next to the C ceiling in the same run
+ * (ceiling-bench.ts; a few minutes; heavier sizes with --heavy or --sizes)
+ * → load-tests/RESULTS.md. `--full`: the older, longer matrix — fan-out
+ * cost, capacity, latency and memory of voyandz (1 worker, and one worker
+ * per core) side by side with Icecast 2, on one ~2 Mbit/s MPEG-TS stream,
+ * live (-re) and max-rate → load-tests/RESULTS-full.md. Numbers are for
+ * reading, never for gating CI.
  *
- *   npm run bench -- [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000]
+ *   npm run bench -- [--heavy] [--sizes 1000,4000] [--repeat 1] [--window 8] [--storm-clients 2000]
+ *                    [--streams 100] [--clients-per-stream 20] [--latency-clients 100,1000] [--out FILE]
+ *   npm run bench -- --full [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000]
  *                    [--runs 3] [--duration 10] [--servers voyandz-1,voyandz-cores,icecast]
  *                    [--no-probes] [--no-profile] [--out load-tests/RESULTS.md]
  */
@@ -25,6 +30,9 @@ import { cmdline, cpuBetween, cpuSnapshot, processTree, treeRss, type CpuSnapsho
 import { runSlowReaderProbe } from './slow-reader-probe.js';
 import { icecastBinary, ICECAST_SETTINGS, LATENCY_FEED, startIcecast, startVoyandz, type ServerUnderTest } from './servers.js';
 import { median } from './stats.js';
+import { runCompare, type CompareResults } from './ceiling-bench.js';
+import { renderCompare, type CompareReport } from './ceiling-report.js';
+import { buildInstruments } from './reference.js';
 
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 /** Source programs run inside voyandz's tree; Icecast's run outside its own, so both are left out of "server" CPU/RSS. */
@@ -56,6 +64,17 @@ interface BenchOptions {
   accessClients: number;
   /** Run only the access-control rows and print them (no RESULTS files). */
   accessOnly: boolean;
+  /** The older Icecast matrix instead of the ceiling comparison. */
+  full: boolean;
+  compare: {
+    sizes: number[];
+    repeat: number;
+    windowSeconds: number;
+    stormClients: number;
+    latencyClients: number[];
+    streams: number;
+    clientsPerStream: number;
+  };
 }
 
 function list(text: string): number[] {
@@ -75,24 +94,36 @@ function options(): BenchOptions {
       'no-probes': { type: 'boolean', default: false },
       'no-profile': { type: 'boolean', default: false },
       'profile-clients': { type: 'string', default: '1000' },
-      out: { type: 'string', default: fileURLToPath(new URL('../../load-tests/RESULTS.md', import.meta.url)) },
+      out: { type: 'string' },
       'from-json': { type: 'string' },
       'memory-only': { type: 'boolean', default: false },
       'access-clients': { type: 'string' },
       'access-only': { type: 'boolean', default: false },
+      full: { type: 'boolean', default: false },
+      heavy: { type: 'boolean', default: false },
+      sizes: { type: 'string' },
+      repeat: { type: 'string' },
+      window: { type: 'string' },
+      'storm-clients': { type: 'string' },
+      'latency-clients': { type: 'string' },
+      streams: { type: 'string' },
+      'clients-per-stream': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values['from-json']) {
     // Re-render a previous run (e.g. after changing the report) without running anything.
     const results = JSON.parse(readFileSync(values['from-json'], 'utf8')) as BenchResults;
-    writeFileSync(values.out, renderResults(results));
-    process.stderr.write(`bench: rendered ${values['from-json']} → ${values.out}\n`);
+    const out = values.out ?? fileURLToPath(new URL('../../load-tests/RESULTS-full.md', import.meta.url));
+    writeFileSync(out, renderResults(results));
+    process.stderr.write(`bench: rendered ${values['from-json']} → ${out}\n`);
     process.exit(0);
   }
   if (values.help) {
     process.stdout.write(
-      'usage: bench [--from-json RESULTS.json] [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000] [--runs 3] [--duration 10]\n' +
+      'usage: bench [--heavy] [--sizes 1000,4000] [--repeat 1] [--window 8] [--storm-clients 2000] [--latency-clients 100,1000]\n' +
+        '             [--streams 100] [--clients-per-stream 20] [--out FILE]   (default: voyandz vs the C ceiling, same run)\n' +
+        '       bench --full [--from-json RESULTS-full.json] [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000] [--runs 3] [--duration 10]\n' +
         '             [--settle 2] [--servers voyandz-1,voyandz-cores,icecast] [--no-probes] [--no-profile] [--profile-clients 1000] [--out FILE]\n' +
         '             [--memory-only]  (memory per client on fresh servers, added to the RESULTS.json of an earlier run)\n' +
         '             [--access-clients 1000] [--access-only]  (Basic auth + allow-list vs no rules; 0: skip)\n',
@@ -115,10 +146,20 @@ function options(): BenchOptions {
     profile: !values['no-profile'] && !quick,
     profileClients: list(values['profile-clients'])[0] ?? 1000,
     memoryOnly: values['memory-only'],
-    out: values.out,
+    out: values.out ?? fileURLToPath(new URL(values.full ? '../../load-tests/RESULTS-full.md' : '../../load-tests/RESULTS.md', import.meta.url)),
     quick,
     accessClients: Math.min(20000, Math.max(0, Number(values['access-clients'] ?? (quick ? 200 : 1000)) || 0)),
     accessOnly: values['access-only'],
+    full: values.full || values['memory-only'] || values['access-only'],
+    compare: {
+      sizes: list(values.sizes ?? (values.heavy ? '1000,4000,6000' : '1000,4000')),
+      repeat: Math.min(10, Math.max(1, Number(values.repeat ?? (values.heavy ? 2 : 1)) || 1)),
+      windowSeconds: Math.min(120, Math.max(2, Number(values.window ?? (values.heavy ? 15 : 8)) || 8)),
+      stormClients: Math.min(20000, Math.max(0, Number(values['storm-clients'] ?? 2000) || 0)),
+      latencyClients: list(values['latency-clients'] ?? '100,1000'),
+      streams: Math.min(500, Math.max(0, Number(values.streams ?? 100) || 0)),
+      clientsPerStream: Math.min(200, Math.max(1, Number(values['clients-per-stream'] ?? 20) || 20)),
+    },
   };
 }
 
@@ -335,8 +376,41 @@ async function profileWorker(media: Media, opts: BenchOptions, dir: string, n: n
   return { ...summarizeProfile(join(profDir, files[0])), clients: n };
 }
 
+/** The default bench: voyandz vs the C ceiling, same run (ceiling-bench.ts) → RESULTS.md (+ .json). */
+async function mainCompare(opts: BenchOptions): Promise<void> {
+  const started = Date.now();
+  const c = opts.compare;
+  const notes: string[] = [];
+  const needed = Math.max(...c.sizes, c.stormClients, c.streams * c.clientsPerStream) + FD_HEADROOM;
+  if (needed > fdLimit()) notes.push(`ulimit -n is ${fdLimit()}, the largest run needs ~${needed}: raise it (ulimit -n 20000) or runs will fail.`);
+  const dir = mkdtempSync(join(tmpdir(), 'voyandz-bench-'));
+  const settings = { rampSeconds: 2, settleSeconds: 3, windowSeconds: c.windowSeconds, repeat: c.repeat, mediaKbps: 0 };
+  try {
+    log('building the reference instruments (../shared/bench, cc -O2)');
+    const tools = buildInstruments(dir);
+    let results: CompareResults | null = null;
+    if (typeof tools === 'string') {
+      notes.push(`**No C ceiling in this run**: ${tools}. Nothing below is compared; run the bench where \`cc\` and ../shared/bench exist, or \`npm run bench -- --full\` for the older matrix without a ceiling.`);
+      log(notes[notes.length - 1]);
+    } else {
+      log('making the test media');
+      const media = makeMedia(dir);
+      settings.mediaKbps = media.kbps;
+      results = await runCompare({ tools, media, dir, sizes: c.sizes, repeat: c.repeat, rampSeconds: settings.rampSeconds, settleSeconds: settings.settleSeconds,
+        windowSeconds: c.windowSeconds, stormClients: c.stormClients, latencyClients: c.latencyClients, manyStreams: c.streams, clientsPerStream: c.clientsPerStream, log });
+    }
+    const report: CompareReport = { date: new Date().toISOString(), minutes: (Date.now() - started) / 60000, machine: describeMachine(), settings, results, notes };
+    writeFileSync(opts.out, renderCompare(report));
+    writeFileSync(opts.out.replace(/\.md$/, '.json'), `${JSON.stringify(report, null, 2)}\n`);
+    log(`wrote ${opts.out} in ${report.minutes.toFixed(1)} min`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const opts = options();
+  if (!opts.full) return mainCompare(opts);
   const started = Date.now();
   const limit = fdLimit();
   const notes: string[] = [];

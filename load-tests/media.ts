@@ -13,8 +13,11 @@ export interface Media {
   kbps: number;
 }
 
-export function makeMedia(dir: string, seconds = 20): Media {
-  const file = join(dir, 'bench-2mbit.ts');
+/** `kbps`: the CBR target, video and audio together; `name` keeps files of different rates apart. */
+export function makeMedia(dir: string, seconds = 20, kbps = 2000, name = 'bench-2mbit'): Media {
+  const file = join(dir, `${name}.ts`);
+  const audio = Math.min(96, Math.round(kbps / 4));
+  const video = `${kbps - audio - 54}k`;
   // CBR with filler NALs (nal-hrd=cbr): the filler survives -c copy, so the
   // looped stream's rate stays flat and "lagging" can be judged on it.
   execFileSync(
@@ -25,8 +28,8 @@ export function makeMedia(dir: string, seconds = 20): Media {
       '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
       '-t', String(seconds),
       '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '50',
-      '-b:v', '1850k', '-minrate', '1850k', '-maxrate', '1850k', '-bufsize', '925k', '-x264-params', 'nal-hrd=cbr',
-      '-c:a', 'aac', '-b:a', '96k',
+      '-b:v', video, '-minrate', video, '-maxrate', video, '-bufsize', `${Math.round((kbps - audio) / 2)}k`, '-x264-params', 'nal-hrd=cbr',
+      '-c:a', 'aac', '-b:a', `${audio}k`,
       '-f', 'mpegts', file,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], timeout: 180_000 },

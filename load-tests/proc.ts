@@ -147,16 +147,19 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): { user: number; syst
   return { user, system, total: user + system };
 }
 
+/** Resident memory of one process in bytes; 0 when it is gone. */
+export function rssOf(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Resident memory of the roots and their descendants, in bytes. */
 export function treeRss(roots: readonly number[], exclude: RegExp | null = null): number {
   let total = 0;
-  for (const pid of serverTree(roots, exclude)) {
-    try {
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-      if (match) total += Number(match[1]) * 1024;
-    } catch {
-      // gone
-    }
-  }
+  for (const pid of serverTree(roots, exclude)) total += rssOf(pid);
   return total;
 }

@@ -1,0 +1,369 @@
+/**
+ * The default `npm run bench`: voyandz (1 worker, 2 workers) next to the C
+ * ceiling (fanout_ref), same source, same load client, same run, so every
+ * figure is also a ratio measured minutes apart at most. Each fan-out run:
+ *
+ *   0 ──ramp── R ──settle── R+S ══steady window W══ R+S+W ── end
+ *
+ * "ramp" = the connect storm: CPU from the first connect to 1 s after the
+ * last (the primary's share of it, less its idle rate, per connection);
+ * "steady" = CPU over the window ÷ bytes the clients received in it. CPU is
+ * user + system of every server process from /proc (primary and workers;
+ * the source programs, ffmpeg and latency-feed, are left out — fanout_ref's
+ * source runs outside it too).
+ */
+import { readFileSync } from 'node:fs';
+import { latencyStreamYaml } from './latency-probe.js';
+import { runLoad } from './load-client.js';
+import { loopArgs, makeMedia, type Media } from './media.js';
+import { openNetClient, type ClientCounters } from './net-client.js';
+import { cmdline, cpuBetween, cpuSnapshot, processTree, rssOf, treeRss, type CpuSnapshot } from './proc.js';
+import { startCeiling, type Instruments } from './reference.js';
+import { LATENCY_FEED, startVoyandz, type ServerUnderTest } from './servers.js';
+import { runStreamload } from './streamload-run.js';
+import { summarize } from './stats.js';
+
+export type Contender = 'ceiling' | 'voyandz-1' | 'voyandz-2';
+const SOURCES = /ffmpeg|latency-feed/;
+const LAT_RATE = 50;
+const LAT_BITRATE = 2_000_000;
+
+export interface CompareOptions {
+  tools: Instruments;
+  media: Media;
+  dir: string;
+  /** Client counts of the steady fan-out rows. */
+  sizes: number[];
+  /** Fan-out rows are repeated this many times (servers restarted), to show the spread. */
+  repeat: number;
+  rampSeconds: number;
+  settleSeconds: number;
+  windowSeconds: number;
+  /** Clients of the connect-storm row, all opened within 1 s; 0: none. */
+  stormClients: number;
+  latencyClients: number[];
+  /** Many-streams scenario: streams × clients per stream; 0 streams: none. */
+  manyStreams: number;
+  clientsPerStream: number;
+  log: (text: string) => void;
+}
+
+export interface FanoutRow {
+  contender: Contender;
+  clients: number;
+  repeat: number;
+  /** 'steady' rows: ramp over rampSeconds; 'storm': every client within 1 s. */
+  kind: 'steady' | 'storm';
+  held: number;
+  lagging: number;
+  failed: number;
+  closedEarly: number;
+  steadyGbps: number;
+  steadyCpuPerGB: number;
+  steadyCpuPercent: number;
+  /** Whole server over the ramp (first connect → 1 s after the last). */
+  rampCpuSeconds: number;
+  /** voyandz: the primary's CPU over the ramp less its idle rate, per connection (ms). */
+  primaryMsPerConnection: number | null;
+  ttfbP50Ms: number;
+  ttfbP99Ms: number;
+  rssMB: number;
+  clientCpuSeconds: number;
+}
+
+export interface IdleRow {
+  workers: number;
+  primaryCpuPercent: number;
+  treeCpuPercent: number;
+  rssMB: number;
+  perProcessMB: { name: string; mb: number }[];
+}
+
+export interface LatencyCompareRow {
+  contender: Contender;
+  clients: number;
+  lagging: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  samples: number;
+}
+
+export interface ManyStreamsRow {
+  contender: Contender;
+  streams: number;
+  clientsPerStream: number;
+  held: number;
+  lagging: number | null;
+  gbps: number;
+  cpuPerGB: number;
+  cpuPercent: number;
+  /** Server CPU per stream (% of a core) and RSS per stream over the idle server. */
+  cpuPercentPerStream: number;
+  rssMB: number;
+  rssPerStreamMB: number | null;
+  statJsonMs: { p50: number; p99: number } | null;
+  metricsMs: { p50: number; p99: number } | null;
+}
+
+export interface CompareResults {
+  idle: IdleRow | null;
+  fanout: FanoutRow[];
+  latency: LatencyCompareRow[];
+  many: ManyStreamsRow[];
+  loadavg: { before: number[]; after: number[] };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function loadavg(): number[] {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+}
+
+function serverCpu(server: ServerUnderTest): CpuSnapshot {
+  return cpuSnapshot([server.pid], SOURCES);
+}
+
+function pidCpu(a: CpuSnapshot, b: CpuSnapshot, pid: number): number {
+  const x = a.perPid.get(pid) ?? [0, 0];
+  const y = b.perPid.get(pid) ?? x;
+  return y[0] + y[1] - x[0] - x[1];
+}
+
+function tsConfig(media: Media, name = 'ts'): string {
+  return `  ${name}:\n    command: ${loopArgs(media, true, ['-f', 'mpegts', '-']).join(' ')}\n    mimetype: video/mp2t\n`;
+}
+
+async function start(kind: Contender, opts: CompareOptions, body: () => string, ceilingSource: () => string[], contentType = 'video/mp2t'): Promise<ServerUnderTest> {
+  if (kind === 'ceiling') return startCeiling(opts.tools.fanoutRef, ceilingSource(), contentType);
+  return startVoyandz({ dir: opts.dir, workers: kind === 'voyandz-1' ? 1 : 2, readyPath: '/stat.json', body: body() });
+}
+
+/** Primary CPU per second with no client, on a fresh 2-worker server; also its idle RSS. */
+async function idleRow(opts: CompareOptions, seconds = 10): Promise<IdleRow> {
+  const server = await start('voyandz-2', opts, () => `streams:\n${tsConfig(opts.media)}`, () => []);
+  try {
+    await sleep(4000); // start-up work (config, forks, first GC) is not idling
+    const a = serverCpu(server);
+    await sleep(seconds * 1000);
+    const b = serverCpu(server);
+    const tree = processTree([server.pid]).filter((pid) => pid === server.pid || !SOURCES.test(cmdline(pid)));
+    return {
+      workers: 2,
+      primaryCpuPercent: (pidCpu(a, b, server.pid) / seconds) * 100,
+      treeCpuPercent: (cpuBetween(a, b).total / seconds) * 100,
+      rssMB: treeRss([server.pid], SOURCES) / 1e6,
+      perProcessMB: tree.map((pid) => ({ name: pid === server.pid ? 'primary' : /stream-worker/.test(cmdline(pid)) ? `worker ${pid}` : cmdline(pid).slice(0, 40), mb: rssOf(pid) / 1e6 })),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, storm: boolean, opts: CompareOptions, keeper: ClientCounters | null, idlePrimaryPerSecond: number, repeat: number): Promise<FanoutRow> {
+  const ramp = storm ? 1 : opts.rampSeconds;
+  const w0 = ramp + opts.settleSeconds;
+  const w1 = w0 + opts.windowSeconds;
+  const snaps: { r0?: CpuSnapshot; r1?: CpuSnapshot; a?: CpuSnapshot; b?: CpuSnapshot; rss: number } = { rss: 0 };
+  const rampEnd = ramp + 1;
+  const report = await runStreamload(opts.tools.streamload, {
+    url: kind === 'ceiling' ? server.url('/ts') : server.url('/stream/ts'),
+    clients: n,
+    rampMs: ramp * 1000,
+    durationSeconds: w1 + 0.5,
+    expectBps: opts.media.kbps * 1000,
+    marks: [
+      { at: 0, run: () => (snaps.r0 = serverCpu(server)) },
+      { at: rampEnd, run: () => (snaps.r1 = serverCpu(server)) },
+      { at: w0, run: () => ((snaps.a = serverCpu(server)), keeper?.markStart()) },
+      { at: w1, run: () => ((snaps.b = serverCpu(server)), keeper?.markEnd(), (snaps.rss = treeRss([server.pid], SOURCES))) },
+    ],
+  });
+  await sleep(1000); // the server closes this run's clients before the next
+  const steadyCpu = snaps.a && snaps.b ? cpuBetween(snaps.a, snaps.b).total : Number.NaN;
+  const windowBytes = report.steadyBytesPerSecond * opts.windowSeconds + (keeper?.windowBytes() ?? 0);
+  const rampCpu = snaps.r0 && snaps.r1 ? cpuBetween(snaps.r0, snaps.r1).total : Number.NaN;
+  const primaryRamp = kind !== 'ceiling' && snaps.r0 && snaps.r1 ? pidCpu(snaps.r0, snaps.r1, server.pid) : null;
+  return {
+    contender: kind,
+    clients: n,
+    repeat,
+    kind: storm ? 'storm' : 'steady',
+    held: Math.max(0, report.held),
+    lagging: report.lagging,
+    failed: report.failed,
+    closedEarly: report.closedEarly,
+    steadyGbps: (report.steadyBytesPerSecond * 8) / 1e9,
+    steadyCpuPerGB: steadyCpu / (windowBytes / 1e9),
+    steadyCpuPercent: (steadyCpu / opts.windowSeconds) * 100,
+    rampCpuSeconds: rampCpu,
+    primaryMsPerConnection: primaryRamp === null ? null : (Math.max(0, primaryRamp - idlePrimaryPerSecond * rampEnd) / n) * 1000,
+    ttfbP50Ms: report.ttfbP50Ms,
+    ttfbP99Ms: report.ttfbP99Ms,
+    rssMB: snaps.rss / 1e6,
+    clientCpuSeconds: report.clientCpuSeconds,
+  };
+}
+
+/** One server per contender, every size in turn; repeats restart it. */
+async function fanoutRows(opts: CompareOptions, idlePrimaryPerSecond: number): Promise<FanoutRow[]> {
+  const rows: FanoutRow[] = [];
+  for (let r = 1; r <= opts.repeat; r++) {
+    for (const kind of ['ceiling', 'voyandz-1', 'voyandz-2'] as const) {
+      const server = await start(kind, opts, () => `max_lag: 10\nstreams:\n${tsConfig(opts.media)}`, () => loopArgs(opts.media, true, ['-f', 'mpegts', '-']));
+      // voyandz starts a stream's program on its first client: one keeper for the server's life, so no run pays that.
+      const keeper = kind === 'ceiling' ? null : openNetClient(server.url('/stream/ts'), null);
+      try {
+        await sleep(2000);
+        const runs: { n: number; storm: boolean }[] = opts.sizes.map((n) => ({ n, storm: false }));
+        if (opts.stormClients > 0 && kind !== 'voyandz-1') runs.push({ n: opts.stormClients, storm: true });
+        for (const { n, storm } of runs) {
+          const row = await fanoutRun(server, kind, n, storm, opts, keeper, idlePrimaryPerSecond, r);
+          opts.log(
+            `${kind} ${storm ? 'storm' : 'steady'} N=${n}: held ${row.held} lagging ${row.lagging} failed ${row.failed} ` +
+              `${row.steadyCpuPerGB.toFixed(3)} s/GB (${row.steadyCpuPercent.toFixed(0)} %) ${row.steadyGbps.toFixed(2)} Gbit/s ` +
+              `ramp ${row.rampCpuSeconds.toFixed(2)} s${row.primaryMsPerConnection === null ? '' : ` primary ${row.primaryMsPerConnection.toFixed(3)} ms/conn`} ` +
+              `ttfb p99 ${row.ttfbP99Ms.toFixed(0)} ms rss ${row.rssMB.toFixed(0)} MB`,
+          );
+          rows.push(row);
+        }
+      } finally {
+        keeper?.close();
+        await server.stop();
+      }
+    }
+  }
+  return rows;
+}
+
+/** Added latency p99 of a time-stamped 2 Mbit/s record stream: latency-feed | fanout_ref vs latency-feed as a voyandz stream. */
+async function latencyRows(opts: CompareOptions): Promise<LatencyCompareRow[]> {
+  const rows: LatencyCompareRow[] = [];
+  for (const kind of ['ceiling', 'voyandz-1'] as const) {
+    const server = await start(
+      kind,
+      opts,
+      () => latencyStreamYaml(LAT_RATE, LAT_BITRATE),
+      () => [process.execPath, LATENCY_FEED, '--rate', String(LAT_RATE), '--bitrate', String(LAT_BITRATE)],
+      'application/octet-stream',
+    );
+    const url = kind === 'ceiling' ? server.url('/lat') : server.url('/stream/lat');
+    const keeper = kind === 'ceiling' ? null : openNetClient(url, null);
+    try {
+      await sleep(1500);
+      for (const n of opts.latencyClients) {
+        const r = await runLoad({ urls: [url], clients: n, rampSeconds: Math.min(2, n / 500), settleSeconds: 2, durationSeconds: 6, expectKbps: LAT_BITRATE / 1000, tolerance: 0.1, latency: true, engine: 'net' });
+        const row = { contender: kind, clients: n, lagging: r.lagging, p50Ms: r.latencyMs?.p50 ?? null, p99Ms: r.latencyMs?.p99 ?? null, samples: r.latencyMs?.count ?? 0 };
+        opts.log(`latency ${kind} N=${n}: p50 ${row.p50Ms} ms p99 ${row.p99Ms} ms lagging ${row.lagging}`);
+        rows.push(row);
+        await sleep(1000);
+      }
+    } finally {
+      keeper?.close();
+      await server.stop();
+    }
+  }
+  return rows;
+}
+
+/** Response times (ms) of `count` sequential GETs of a page, while the load runs. */
+async function pageTimes(url: string, count: number): Promise<{ p50: number; p99: number } | null> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      await res.arrayBuffer();
+      if (res.ok) times.push(performance.now() - t0);
+    } catch {
+      // counted as missing
+    }
+    await sleep(100);
+  }
+  if (times.length === 0) return null;
+  const s = summarize(times);
+  return { p50: s.p50, p99: s.p99 };
+}
+
+/** Many shared streams, each a looping file with -c copy, a few clients each: voyandz ×2 vs one fanout_ref per stream. */
+async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): Promise<ManyStreamsRow[]> {
+  const rows: ManyStreamsRow[] = [];
+  const streams = opts.manyStreams;
+  // 500 kbit/s: ffmpeg writes 32 KiB blocks, ~2 a second; a window of ≥ 10 s keeps "lagging" clear of that granularity.
+  const media = makeMedia(opts.dir, 10, 500, 'many');
+  const windowSeconds = Math.max(10, opts.windowSeconds);
+  const clients = streams * opts.clientsPerStream;
+  for (const kind of ['ceiling', 'voyandz-2'] as const) {
+    opts.log(`many streams: ${kind}, ${streams} streams × ${opts.clientsPerStream} clients (${media.kbps} kbit/s each)`);
+    let servers: ServerUnderTest[] = [];
+    try {
+      if (kind === 'ceiling') {
+        for (let i = 0; i < streams; i++) servers.push(await startCeiling(opts.tools.fanoutRef, loopArgs(media, true, ['-f', 'mpegts', '-']), 'video/mp2t'));
+      } else {
+        let body = 'max_lag: 10\npages:\n  stat: true\nstreams:\n';
+        for (let i = 0; i < streams; i++) body += tsConfig(media, `s${i}`);
+        servers = [await startVoyandz({ dir: opts.dir, workers: 2, readyPath: '/stat.json', body })];
+      }
+      const urls = kind === 'ceiling' ? servers.map((s) => s.url('/ts')) : Array.from({ length: streams }, (_, i) => servers[0].url(`/stream/s${i}`));
+      const roots = servers.map((s) => s.pid);
+      const snap: { a?: CpuSnapshot; b?: CpuSnapshot; rss: number } = { rss: 0 };
+      let pages: Promise<[{ p50: number; p99: number } | null, { p50: number; p99: number } | null]> = Promise.resolve([null, null]);
+      const r = await runLoad({
+        urls,
+        clients,
+        rampSeconds: 3,
+        // voyandz starts each stream's program on its first client: let all of them settle first.
+        settleSeconds: 4,
+        durationSeconds: windowSeconds,
+        expectKbps: media.kbps,
+        tolerance: 0.1,
+        latency: false,
+        engine: 'net',
+        onWindowStart: () => {
+          snap.a = cpuSnapshot(roots, SOURCES);
+          if (kind !== 'ceiling') pages = (async () => [await pageTimes(servers[0].url('/stat.json'), 20), await pageTimes(servers[0].url('/metrics'), 20)] as const)().then((x) => [x[0], x[1]]);
+        },
+        onWindowEnd: () => {
+          snap.b = cpuSnapshot(roots, SOURCES);
+          snap.rss = treeRss(roots, SOURCES);
+        },
+      });
+      const [stat, metrics] = await pages;
+      const cpu = snap.a && snap.b ? cpuBetween(snap.a, snap.b).total : Number.NaN;
+      const gb = r.windowBytes / 1e9;
+      const row: ManyStreamsRow = {
+        contender: kind,
+        streams,
+        clientsPerStream: opts.clientsPerStream,
+        held: r.held,
+        lagging: r.lagging,
+        gbps: (r.windowBytes * 8) / r.windowSeconds / 1e9,
+        cpuPerGB: cpu / gb,
+        cpuPercent: (cpu / r.windowSeconds) * 100,
+        cpuPercentPerStream: (cpu / r.windowSeconds / streams) * 100,
+        rssMB: snap.rss / 1e6,
+        rssPerStreamMB: kind === 'ceiling' ? snap.rss / 1e6 / streams : idleRssMB === null ? null : (snap.rss / 1e6 - idleRssMB) / streams,
+        statJsonMs: stat,
+        metricsMs: metrics,
+      };
+      opts.log(
+        `many ${kind}: held ${row.held}/${clients} lagging ${row.lagging} ${row.cpuPerGB.toFixed(3)} s/GB ${row.cpuPercent.toFixed(0)} % ` +
+          `rss ${row.rssMB.toFixed(0)} MB stat.json p99 ${stat?.p99.toFixed(1) ?? '-'} ms metrics p99 ${metrics?.p99.toFixed(1) ?? '-'} ms`,
+      );
+      rows.push(row);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  }
+  return rows;
+}
+
+export async function runCompare(opts: CompareOptions): Promise<CompareResults> {
+  const before = loadavg();
+  opts.log('idle: voyandz ×2, no client');
+  const idle = await idleRow(opts);
+  opts.log(`idle: primary ${idle.primaryCpuPercent.toFixed(2)} % of a core, whole server ${idle.treeCpuPercent.toFixed(2)} %, RSS ${idle.rssMB.toFixed(0)} MB`);
+  const fanout = await fanoutRows(opts, idle.primaryCpuPercent / 100);
+  const latency = opts.latencyClients.length > 0 ? await latencyRows(opts) : [];
+  const many = opts.manyStreams > 0 ? await manyStreamsRows(opts, idle.rssMB) : [];
+  return { idle, fanout, latency, many, loadavg: { before, after: loadavg() } };
+}

@@ -1,0 +1,185 @@
+/**
+ * Renders the default bench (ceiling-bench.ts) as load-tests/RESULTS.md:
+ * every voyandz figure next to the C ceiling's of the same run, as a ratio,
+ * and the issue's targets judged on what was measured.
+ */
+import type { CompareResults, Contender, FanoutRow, LatencyCompareRow } from './ceiling-bench.js';
+
+export interface CompareReport {
+  date: string;
+  minutes: number;
+  machine: string[];
+  settings: { rampSeconds: number; settleSeconds: number; windowSeconds: number; repeat: number; mediaKbps: number };
+  results: CompareResults | null;
+  notes: string[];
+}
+
+const f = (x: number | null | undefined, digits = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+const ratio = (x: number | null | undefined, ref: number | null | undefined): string =>
+  x === null || x === undefined || ref === null || ref === undefined || !(ref > 0) || !Number.isFinite(x) ? '–' : `${(x / ref).toFixed(2)}×`;
+const NAMES: Record<Contender, string> = { ceiling: 'C ceiling', 'voyandz-1': 'voyandz, 1 worker', 'voyandz-2': 'voyandz, 2 workers' };
+
+function ceilingOf(rows: readonly FanoutRow[], r: FanoutRow): FanoutRow | undefined {
+  return rows.find((c) => c.contender === 'ceiling' && c.clients === r.clients && c.kind === r.kind && c.repeat === r.repeat);
+}
+
+function fanoutTables(rows: readonly FanoutRow[]): string[] {
+  const steady = rows.filter((r) => r.kind === 'steady');
+  const storm = rows.filter((r) => r.kind === 'storm');
+  const out = [
+    '## Steady fan-out (window after the ramp)',
+    '',
+    '| server | N | repeat | held | lagging | failed | Gbit/s | CPU s/GB | × ceiling | server CPU % | TTFB p99 ms | RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...steady.map(
+      (r) =>
+        `| ${NAMES[r.contender]} | ${r.clients} | ${r.repeat} | ${r.held} | ${r.lagging} | ${r.failed} | ${f(r.steadyGbps)} | ${f(r.steadyCpuPerGB, 3)} | ` +
+        `${r.contender === 'ceiling' ? '1' : ratio(r.steadyCpuPerGB, ceilingOf(rows, r)?.steadyCpuPerGB)} | ${f(r.steadyCpuPercent, 0)} | ${f(r.ttfbP99Ms, 0)} | ${f(r.rssMB, 0)} |`,
+    ),
+    '',
+    '## Ramp (connect storm)',
+    '',
+    'CPU of the whole server from the first connect to 1 s after the last; for voyandz, the primary\'s share less its idle rate, per connection.',
+    '',
+    '| server | N | opened over | ramp CPU s | × ceiling | primary ms per connection | TTFB p50 ms | TTFB p99 ms | TTFB p99 × ceiling |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...[...steady, ...storm].map((r) => {
+      const c = ceilingOf(rows, r);
+      return (
+        `| ${NAMES[r.contender]} | ${r.clients} | ${r.kind === 'storm' ? '1 s' : 'ramp'} | ${f(r.rampCpuSeconds)} | ${r.contender === 'ceiling' ? '1' : ratio(r.rampCpuSeconds, c?.rampCpuSeconds)} | ` +
+        `${f(r.primaryMsPerConnection, 3)} | ${f(r.ttfbP50Ms, 0)} | ${f(r.ttfbP99Ms, 0)} | ${r.contender === 'ceiling' ? '1' : ratio(r.ttfbP99Ms, c?.ttfbP99Ms)} |`
+      );
+    }),
+    '',
+  ];
+  return out;
+}
+
+function latencyTable(rows: readonly LatencyCompareRow[]): string[] {
+  const counts = [...new Set(rows.map((r) => r.clients))];
+  return [
+    '## Added latency (feed write → client read, time-stamped 2 Mbit/s records, Node load client)',
+    '',
+    '| N | ceiling p50 ms | ceiling p99 ms | voyandz ×1 p50 ms | voyandz ×1 p99 ms | p99 × ceiling | lagging (ceiling / voyandz) |',
+    '|---|---|---|---|---|---|---|',
+    ...counts.map((n) => {
+      const c = rows.find((r) => r.clients === n && r.contender === 'ceiling');
+      const v = rows.find((r) => r.clients === n && r.contender !== 'ceiling');
+      return `| ${n} | ${f(c?.p50Ms)} | ${f(c?.p99Ms)} | ${f(v?.p50Ms)} | ${f(v?.p99Ms)} | ${ratio(v?.p99Ms, c?.p99Ms)} | ${c?.lagging ?? '–'} / ${v?.lagging ?? '–'} |`;
+    }),
+    '',
+  ];
+}
+
+/** Median of a field over the repeats of one contender and size. */
+function med(rows: readonly FanoutRow[], pick: (r: FanoutRow) => number): number {
+  const v = rows.map(pick).filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+function targets(res: CompareResults): string[] {
+  const out: string[] = ['## Targets of issue #14, judged on this run', ''];
+  const line = (what: string, value: string, met: boolean | null): void => {
+    out.push(`- ${what}: ${value} — ${met === null ? 'not measured' : met ? '**met**' : '**not met**'}`);
+  };
+  const steady = res.fanout.filter((r) => r.kind === 'steady');
+  for (const n of [...new Set(steady.map((r) => r.clients))]) {
+    for (const kind of ['voyandz-1', 'voyandz-2'] as const) {
+      const mine = steady.filter((r) => r.clients === n && r.contender === kind);
+      if (mine.length === 0) continue;
+      const ratios = mine.map((r) => r.steadyCpuPerGB / (ceilingOf(res.fanout, r)?.steadyCpuPerGB ?? Number.NaN));
+      const m = med(mine, (r) => r.steadyCpuPerGB / (ceilingOf(res.fanout, r)?.steadyCpuPerGB ?? Number.NaN));
+      line(`CPU per GB ≤ 1.2 × ceiling, ${NAMES[kind]}, N=${n}`, `${f(m)}× (runs: ${ratios.map((x) => f(x)).join(', ')})`, Number.isFinite(m) ? m <= 1.2 : null);
+      const ceil = steady.filter((r) => r.clients === n && r.contender === 'ceiling');
+      if (n >= 6000) line(`${n} clients with 0 lagging where the ceiling holds them, ${NAMES[kind]}`, `lagging ${mine.map((r) => r.lagging).join(', ')} (ceiling: ${ceil.map((r) => r.lagging).join(', ')})`, mine.every((r) => r.lagging === 0 && r.failed === 0));
+    }
+  }
+  for (const n of [...new Set(res.latency.map((r) => r.clients))]) {
+    const c = res.latency.find((r) => r.clients === n && r.contender === 'ceiling');
+    const v = res.latency.find((r) => r.clients === n && r.contender !== 'ceiling');
+    const x = v?.p99Ms && c?.p99Ms ? v.p99Ms / c.p99Ms : Number.NaN;
+    line(`added latency p99 ≤ 1.2 × ceiling, N=${n}`, `${f(x)}× (${f(v?.p99Ms)} vs ${f(c?.p99Ms)} ms)`, Number.isFinite(x) ? x <= 1.2 : null);
+  }
+  const storm = res.fanout.filter((r) => r.kind === 'storm' && r.contender !== 'ceiling');
+  if (storm.length > 0) {
+    const ms = med(storm, (r) => r.primaryMsPerConnection ?? Number.NaN);
+    line(`hand-off ≤ 0.3 ms of primary CPU per connection (${storm[0].clients} in 1 s)`, `${f(ms, 3)} ms`, Number.isFinite(ms) ? ms <= 0.3 : null);
+    const p99 = med(storm, (r) => r.ttfbP99Ms);
+    line(`connect storm: first byte within 100 ms p99`, `${f(p99, 0)} ms (ceiling ${f(med(res.fanout.filter((r) => r.kind === 'storm' && r.contender === 'ceiling'), (r) => r.ttfbP99Ms), 0)} ms; both wait for the source's next write)`, p99 <= 100);
+  }
+  if (res.idle) {
+    line('idle primary < 0.5 % of a core', `${f(res.idle.primaryCpuPercent)} %`, res.idle.primaryCpuPercent < 0.5);
+    line('idle RSS of the whole server with 2 workers ≤ 120 MB', `${f(res.idle.rssMB, 0)} MB`, res.idle.rssMB <= 120);
+  }
+  out.push('');
+  return out;
+}
+
+export function renderCompare(rep: CompareReport): string {
+  const s = rep.settings;
+  const lines: string[] = [
+    '# voyandz load benchmark results',
+    '',
+    `Written by \`npm run bench\` on ${rep.date} (${rep.minutes.toFixed(1)} min).`,
+    '',
+    '> Every voyandz figure here is compared with the C ceiling (`../shared/bench/fanout_ref.c`) **measured in the same run**,',
+    '> with the same source and the same load client: read the ratios, not the absolute numbers, which move with whatever else',
+    '> the machine runs. Nothing gates CI on them.',
+    '',
+    '## Machine',
+    '',
+    ...rep.machine,
+  ];
+  if (rep.results) lines.push(`- load average (1, 5, 15 min) before: ${rep.results.loadavg.before.join(', ')}; after: ${rep.results.loadavg.after.join(', ')} (2 cores: above 2 means other jobs were competing)`);
+  lines.push(
+    '',
+    '## Method',
+    '',
+    `- Source: a ${s.mediaKbps} kbit/s CBR MPEG-TS file looped by \`ffmpeg -re -stream_loop -1 -i FILE -c copy -f mpegts -\`: voyandz runs it as a shared`,
+    "  stream's program, the ceiling reads it on stdin (`ffmpeg … | fanout_ref PORT`). The source's CPU is counted for neither.",
+    '- Load: `streamload` (`../shared/bench/streamload.c`, epoll, body bytes discarded in the kernel) for the fan-out rows;',
+    `  clients open evenly over ${s.rampSeconds} s, then ${s.settleSeconds} s settle, then a ${s.windowSeconds} s steady window. Each row is one run; \`--repeat\` runs`,
+    `  the whole set again (servers restarted) to show the spread (${s.repeat} here).`,
+    '- CPU: user + system of every server process (voyandz: primary and workers) from `/proc/PID/stat`, over the window;',
+    '  s/GB = that ÷ bytes the clients received in it (streamload\'s rate while every client is connected × window length).',
+    '- lagging = a client whose rate over its life is below 90 % of the stream\'s; held = connected, not closed early, not lagging.',
+    '',
+  );
+  if (rep.results) {
+    const r = rep.results;
+    if (r.idle) {
+      lines.push(
+        '## Idle (voyandz, 2 workers, no client, 10 s after a 4 s start-up)',
+        '',
+        `- primary CPU: ${f(r.idle.primaryCpuPercent)} % of a core; whole server: ${f(r.idle.treeCpuPercent)} %`,
+        `- RSS of the whole server: ${f(r.idle.rssMB, 0)} MB (${r.idle.perProcessMB.map((p) => `${p.name} ${f(p.mb, 0)}`).join(', ')})`,
+        '',
+      );
+    }
+    lines.push(...fanoutTables(r.fanout));
+    if (r.latency.length > 0) lines.push(...latencyTable(r.latency));
+    if (r.many.length > 0) {
+      const c = r.many.find((m) => m.contender === 'ceiling');
+      lines.push(
+        `## Many streams (${r.many[0].streams} shared streams × ${r.many[0].clientsPerStream} clients, a looping file per stream with -c copy, Node load client)`,
+        '',
+        'Ceiling: one fanout_ref process per stream. voyandz: one server, 2 workers, one shared stream per file.',
+        '',
+        '| server | held | lagging | Gbit/s | CPU s/GB | × ceiling | CPU % | CPU % per stream | RSS MB | RSS per stream MB | /stat.json p50 / p99 ms | /metrics p50 / p99 ms |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|',
+        ...r.many.map(
+          (m) =>
+            `| ${NAMES[m.contender]} | ${m.held} | ${m.lagging ?? '–'} | ${f(m.gbps)} | ${f(m.cpuPerGB, 3)} | ${m.contender === 'ceiling' ? '1' : ratio(m.cpuPerGB, c?.cpuPerGB)} | ${f(m.cpuPercent, 0)} | ` +
+            `${f(m.cpuPercentPerStream)} | ${f(m.rssMB, 0)} | ${f(m.rssPerStreamMB)} | ${m.statJsonMs ? `${f(m.statJsonMs.p50, 1)} / ${f(m.statJsonMs.p99, 1)}` : '–'} | ${m.metricsMs ? `${f(m.metricsMs.p50, 1)} / ${f(m.metricsMs.p99, 1)}` : '–'} |`,
+        ),
+        '',
+        "RSS per stream: voyandz's RSS under this load less its idle RSS, ÷ streams (so it also holds the clients' buffers); ceiling: each process's RSS.",
+        '',
+      );
+    }
+    lines.push(...targets(r));
+  }
+  if (rep.notes.length > 0) lines.push('## Notes', '', ...rep.notes.map((n) => `- ${n}`), '');
+  return `${lines.join('\n')}\n`;
+}
