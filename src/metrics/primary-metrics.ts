@@ -1,4 +1,5 @@
-import { AggregatorRegistry, Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Registry } from 'prom-client';
+import { collectProcessMetrics } from './process-metrics.js';
 import type { WorkerMetricsJson } from '../cluster/messages.js';
 
 /**
@@ -11,7 +12,7 @@ export class PrimaryMetrics {
   private readonly requests: Counter<'route' | 'status'>;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    collectProcessMetrics(this.registry);
     this.requests = new Counter({
       name: 'voyandz_http_requests_total',
       help: 'HTTP requests answered, by route and status',

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../src/metrics/process-metrics.js';
 import type { WorkerStats } from '../../src/stats/types.js';
 
 /**
@@ -16,7 +17,7 @@ export class WorkerMetrics {
   private snapshot: WorkerStats | null = null;
 
   constructor(private readonly read: () => WorkerStats) {
-    collectDefaultMetrics({ register: this.registry });
+    collectProcessMetrics(this.registry);
     const registers = [this.registry];
     const stats = (): WorkerStats => (this.snapshot ??= this.read());
 
