@@ -17,7 +17,7 @@ import { latencyStreamYaml } from './latency-probe.js';
 import { runLoad } from './load-client.js';
 import { loopArgs, makeMedia, type Media } from './media.js';
 import { openNetClient, type ClientCounters } from './net-client.js';
-import { cmdline, cpuBetween, cpuSnapshot, processTree, rssOf, treeRss, type CpuSnapshot } from './proc.js';
+import { cmdline, cpuBetween, cpuSnapshot, processTree, pssOf, rssOf, treeRss, type CpuSnapshot } from './proc.js';
 import { startCeiling, type Instruments } from './reference.js';
 import { LATENCY_FEED, startVoyandz, type ServerUnderTest } from './servers.js';
 import { runStreamload } from './streamload-run.js';
@@ -76,7 +76,9 @@ export interface IdleRow {
   primaryCpuPercent: number;
   treeCpuPercent: number;
   rssMB: number;
-  perProcessMB: { name: string; mb: number }[];
+  /** The same processes' PSS: the node binary's shared text counted once, not once per process. */
+  pssMB: number;
+  perProcessMB: { name: string; mb: number; pssMB: number }[];
 }
 
 export interface LatencyCompareRow {
@@ -92,8 +94,12 @@ export interface ManyStreamsRow {
   contender: Contender;
   streams: number;
   clientsPerStream: number;
+  /** voyandz: from opening one client per stream until every stream delivered a byte (on-demand program starts); null: not all did in 60 s. */
+  startAllMs: number | null;
   held: number;
   lagging: number | null;
+  disconnectedEarly: number;
+  refused: number;
   gbps: number;
   cpuPerGB: number;
   cpuPercent: number;
@@ -142,7 +148,7 @@ async function start(kind: Contender, opts: CompareOptions, body: () => string, 
 async function idleRow(opts: CompareOptions, seconds = 10): Promise<IdleRow> {
   const server = await start('voyandz-2', opts, () => `streams:\n${tsConfig(opts.media)}`, () => []);
   try {
-    await sleep(4000); // start-up work (config, forks, first GC) is not idling
+    await sleep(8000); // start-up work (the config thread's 5 s linger, forks, first GCs) is not idling
     const a = serverCpu(server);
     await sleep(seconds * 1000);
     const b = serverCpu(server);
@@ -152,7 +158,12 @@ async function idleRow(opts: CompareOptions, seconds = 10): Promise<IdleRow> {
       primaryCpuPercent: (pidCpu(a, b, server.pid) / seconds) * 100,
       treeCpuPercent: (cpuBetween(a, b).total / seconds) * 100,
       rssMB: treeRss([server.pid], SOURCES) / 1e6,
-      perProcessMB: tree.map((pid) => ({ name: pid === server.pid ? 'primary' : /stream-worker/.test(cmdline(pid)) ? `worker ${pid}` : cmdline(pid).slice(0, 40), mb: rssOf(pid) / 1e6 })),
+      pssMB: tree.reduce((sum, pid) => sum + pssOf(pid), 0) / 1e6,
+      perProcessMB: tree.map((pid) => ({
+        name: pid === server.pid ? 'primary' : /stream-worker/.test(cmdline(pid)) ? 'worker' : cmdline(pid).slice(0, 40),
+        mb: rssOf(pid) / 1e6,
+        pssMB: pssOf(pid) / 1e6,
+      })),
     };
   } finally {
     await server.stop();
@@ -295,6 +306,7 @@ async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): 
   for (const kind of ['ceiling', 'voyandz-2'] as const) {
     opts.log(`many streams: ${kind}, ${streams} streams × ${opts.clientsPerStream} clients (${media.kbps} kbit/s each)`);
     let servers: ServerUnderTest[] = [];
+    let keepers: ClientCounters[] = [];
     try {
       if (kind === 'ceiling') {
         for (let i = 0; i < streams; i++) servers.push(await startCeiling(opts.tools.fanoutRef, loopArgs(media, true, ['-f', 'mpegts', '-']), 'video/mp2t'));
@@ -304,6 +316,12 @@ async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): 
         servers = [await startVoyandz({ dir: opts.dir, workers: 2, readyPath: '/stat.json', body })];
       }
       const urls = kind === 'ceiling' ? servers.map((s) => s.url('/ts')) : Array.from({ length: streams }, (_, i) => servers[0].url(`/stream/s${i}`));
+      // voyandz starts a stream's program on its first client: a keeper per stream first, and the load once every stream flows,
+      // as the ceiling's sources run before it is loaded. How long that took is reported.
+      const t0 = performance.now();
+      keepers = kind === 'ceiling' ? [] : urls.map((url) => openNetClient(url, null));
+      for (let i = 0; i < 600 && keepers.some((k) => k.bytes === 0); i++) await sleep(100);
+      const startAllMs = keepers.length > 0 && keepers.every((k) => k.bytes > 0) ? performance.now() - t0 : null;
       const roots = servers.map((s) => s.pid);
       const snap: { a?: CpuSnapshot; b?: CpuSnapshot; rss: number } = { rss: 0 };
       let pages: Promise<[{ p50: number; p99: number } | null, { p50: number; p99: number } | null]> = Promise.resolve([null, null]);
@@ -311,8 +329,7 @@ async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): 
         urls,
         clients,
         rampSeconds: 3,
-        // voyandz starts each stream's program on its first client: let all of them settle first.
-        settleSeconds: 4,
+        settleSeconds: 3,
         durationSeconds: windowSeconds,
         expectKbps: media.kbps,
         tolerance: 0.1,
@@ -320,17 +337,22 @@ async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): 
         engine: 'net',
         onWindowStart: () => {
           snap.a = cpuSnapshot(roots, SOURCES);
+          for (const k of keepers) k.markStart();
           if (kind !== 'ceiling') pages = (async () => [await pageTimes(servers[0].url('/stat.json'), 20), await pageTimes(servers[0].url('/metrics'), 20)] as const)().then((x) => [x[0], x[1]]);
         },
         onWindowEnd: () => {
           snap.b = cpuSnapshot(roots, SOURCES);
+          for (const k of keepers) k.markEnd();
           snap.rss = treeRss(roots, SOURCES);
         },
       });
       const [stat, metrics] = await pages;
       const cpu = snap.a && snap.b ? cpuBetween(snap.a, snap.b).total : Number.NaN;
-      const gb = r.windowBytes / 1e9;
+      const gb = (r.windowBytes + keepers.reduce((sum, k) => sum + k.windowBytes(), 0)) / 1e9;
       const row: ManyStreamsRow = {
+        startAllMs,
+        disconnectedEarly: r.disconnectedEarly,
+        refused: r.refusedTotal,
         contender: kind,
         streams,
         clientsPerStream: opts.clientsPerStream,
@@ -351,6 +373,7 @@ async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): 
       );
       rows.push(row);
     } finally {
+      for (const k of keepers) k.close();
       await Promise.all(servers.map((s) => s.stop()));
     }
   }

@@ -157,6 +157,19 @@ export function rssOf(pid: number): number {
   }
 }
 
+/**
+ * Proportional set size of one process in bytes (shared pages split between
+ * the processes that map them, e.g. the node binary's text); 0 when gone.
+ */
+export function pssOf(pid: number): number {
+  try {
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Resident memory of the roots and their descendants, in bytes. */
 export function treeRss(roots: readonly number[], exclude: RegExp | null = null): number {
   let total = 0;

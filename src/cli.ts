@@ -6,12 +6,11 @@ import { parseArgs } from 'node:util';
 import { createLogger } from './log.js';
 import { locateFfmpeg } from './ffmpeg-locator.js';
 import { loadConfigInThread, closeConfigThreads } from './config/load-in-thread.js';
-import { renderConfig } from './config/render.js';
-import { configJsonSchemaText } from './config/json-schema.js';
 import { Primary } from './primary/primary.js';
 import { PROGRAM_NAME, VERSION } from './version.js';
 import { ERRORS } from './errors.js';
-import { HELPERS_HELP, hashPasswordCommand, signCommand } from './access/cli-helpers.js';
+// The helpers, --schema and --check load zod, yaml and bcrypt; imported only when asked for, so a running server's primary does not hold them.
+import { HELPERS_HELP } from './access/cli-helpers-help.js';
 
 const DEFAULT_CONFFILE = '/etc/voyandz';
 const CONFFILE_ENV = 'VOYANDZ_CONFFILE';
@@ -48,8 +47,8 @@ function chooseConfigFile(flag: string | undefined): { file: string; why: string
 async function main(): Promise<number> {
   const command = process.argv[2];
   try {
-    if (command === 'hash-password') return await hashPasswordCommand(process.argv.slice(3), process.stdin);
-    if (command === 'sign') return await signCommand(process.argv.slice(3), () => chooseConfigFile(undefined).file);
+    if (command === 'hash-password') return await (await import('./access/cli-helpers.js')).hashPasswordCommand(process.argv.slice(3), process.stdin);
+    if (command === 'sign') return await (await import('./access/cli-helpers.js')).signCommand(process.argv.slice(3), () => chooseConfigFile(undefined).file);
   } catch (error) {
     process.stderr.write(`${PROGRAM_NAME}: ${(error as Error).message}\n`);
     return 2;
@@ -76,7 +75,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (args.schema) {
-    process.stdout.write(configJsonSchemaText());
+    process.stdout.write((await import('./config/json-schema.js')).configJsonSchemaText());
     return 0;
   }
   if (args.version) {
@@ -92,7 +91,7 @@ async function main(): Promise<number> {
       process.stderr.write(`${result.message}\n`);
       return 1;
     }
-    process.stdout.write(renderConfig(result.config));
+    process.stdout.write((await import('./config/render.js')).renderConfig(result.config));
     return 0;
   }
 

@@ -15,12 +15,6 @@ import { signedUrl } from './signed-url.js';
 
 const DEFAULT_COST = 10;
 
-export const HELPERS_HELP = `  hash-password [--cost N]   read a password on stdin, print its bcrypt hash
-                             (for users: in the config, or an htpasswd file as NAME:HASH)
-  sign PATH --ttl SECONDS [-f CONFIG] [--base URL]
-                             print PATH signed with the secret of its access.signed,
-                             valid for SECONDS
-`;
 
 export async function hashPasswordCommand(args: string[], stdin: NodeJS.ReadableStream): Promise<number> {
   const { values } = parseArgs({ args, options: { cost: { type: 'string' } }, strict: true });
