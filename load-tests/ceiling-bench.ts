@@ -56,6 +56,7 @@ export interface FanoutRow {
   kind: 'steady' | 'storm';
   held: number;
   lagging: number;
+  laggingAfterFirstByte: number;
   failed: number;
   closedEarly: number;
   steadyGbps: number;
@@ -71,7 +72,7 @@ export interface FanoutRow {
   clientCpuSeconds: number;
 }
 
-export interface IdleRow {
+interface IdleRow {
   workers: number;
   primaryCpuPercent: number;
   treeCpuPercent: number;
@@ -90,7 +91,7 @@ export interface LatencyCompareRow {
   samples: number;
 }
 
-export interface ManyStreamsRow {
+interface ManyStreamsRow {
   contender: Contender;
   streams: number;
   clientsPerStream: number;
@@ -201,6 +202,7 @@ async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, st
     kind: storm ? 'storm' : 'steady',
     held: Math.max(0, report.held),
     lagging: report.lagging,
+    laggingAfterFirstByte: report.laggingAfterFirstByte,
     failed: report.failed,
     closedEarly: report.closedEarly,
     steadyGbps: (report.steadyBytesPerSecond * 8) / 1e9,
@@ -230,7 +232,7 @@ async function fanoutRows(opts: CompareOptions, idlePrimaryPerSecond: number): P
         for (const { n, storm } of runs) {
           const row = await fanoutRun(server, kind, n, storm, opts, keeper, idlePrimaryPerSecond, r);
           opts.log(
-            `${kind} ${storm ? 'storm' : 'steady'} N=${n}: held ${row.held} lagging ${row.lagging} failed ${row.failed} ` +
+            `${kind} ${storm ? 'storm' : 'steady'} N=${n}: held ${row.held} lagging ${row.lagging} (after 1st byte ${row.laggingAfterFirstByte}) failed ${row.failed} ` +
               `${row.steadyCpuPerGB.toFixed(3)} s/GB (${row.steadyCpuPercent.toFixed(0)} %) ${row.steadyGbps.toFixed(2)} Gbit/s ` +
               `ramp ${row.rampCpuSeconds.toFixed(2)} s${row.primaryMsPerConnection === null ? '' : ` primary ${row.primaryMsPerConnection.toFixed(3)} ms/conn`} ` +
               `ttfb p99 ${row.ttfbP99Ms.toFixed(0)} ms rss ${row.rssMB.toFixed(0)} MB`,

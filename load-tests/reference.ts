@@ -55,7 +55,7 @@ export async function startCeiling(bin: string, source: readonly string[], conte
   const src = spawn(source[0], source.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
   const ref = spawn(bin, [String(port), '--content-type', contentType], { stdio: [src.stdout, 'ignore', 'pipe'] });
   let log = '';
-  ref.stderr?.setEncoding('utf8').on('data', (t: string) => (log = (log + t).slice(-2000)));
+  ref.stderr.setEncoding('utf8').on('data', (t: string) => (log = (log + t).slice(-2000)));
   const stop = async (): Promise<void> => {
     await stopChild(src);
     await stopChild(ref);

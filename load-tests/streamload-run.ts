@@ -23,7 +23,10 @@ export interface StreamloadReport {
   succeeded: number;
   failed: number;
   closedEarly: number;
+  /** Below 90 % of the expected rate over the client's life (connect → end), so a late first byte counts. */
   lagging: number;
+  /** The same, counted from the client's first body byte: slow to start but then at rate is not in it. */
+  laggingAfterFirstByte: number;
   /** Connected, not closed early, not lagging. */
   held: number;
   ttfbP50Ms: number;
@@ -39,6 +42,7 @@ interface StreamloadJson {
   failed: number;
   closed_early: number;
   lagging: number;
+  lagging_after_first_byte: number;
   ttfb_ms: { p50: number; p99: number };
   steady_aggregate_bps: number;
   client_cpu_s: number;
@@ -68,6 +72,7 @@ export function runStreamload(bin: string, opts: StreamloadOptions): Promise<Str
           failed: j.failed,
           closedEarly: j.closed_early,
           lagging: j.lagging,
+          laggingAfterFirstByte: j.lagging_after_first_byte,
           held: j.succeeded - j.closed_early - j.lagging,
           ttfbP50Ms: j.ttfb_ms.p50,
           ttfbP99Ms: j.ttfb_ms.p99,
