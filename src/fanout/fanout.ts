@@ -168,6 +168,10 @@ export class Fanout {
   get droppedForLag(): number {
     return this.dropped;
   }
+  /** end() was called: the stream is over for good, no byte will come. */
+  get hasEnded(): boolean {
+    return this.ended;
+  }
   /** Stream bytes held for sinks and late joiners (ring + not yet flushed). */
   get bufferedBytes(): number {
     return this.ring.bufferedBytes + this.pendingBytes;

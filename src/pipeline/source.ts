@@ -7,6 +7,7 @@ import type { ProgramState } from '../stats/types.js';
 import { FeedReaders, feedReadersFor } from './feed-readers.js';
 import { Program, type ProgramExit } from './program.js';
 import { RestartPolicy } from './restart-policy.js';
+import { restartDecision } from './resurrect.js';
 import type { ProgramRegistry, Tap } from './tap.js';
 
 export interface SourceContext {
@@ -168,12 +169,14 @@ export class Source implements Tap {
   private onExit(program: Program, exit: ProgramExit): void {
     if (program.pid !== undefined) this.ctx.registry.programExited(program.pid);
     if (this.program !== program) return; // stopped on purpose: its feeds were released then
+    const inputEnded = this.readers?.inputEnded ?? false;
     this.readers?.detach();
     this.program = null;
     const name = this.def.name;
     const needed = this.demand > 0 || this.pinned;
     const how = describeExit(exit, program.bytesOut);
-    if (needed && this.def.resurrect) {
+    const decision = restartDecision(this.def.resurrect, exit, inputEnded);
+    if (needed && decision.restart) {
       this.state = 'restarting';
       this.restarts++;
       const delay = this.policy.nextDelayMs(exit.ranMs);
@@ -188,10 +191,11 @@ export class Source implements Tap {
       this.timer = setTimeout(() => this.spawn(), delay);
       return;
     }
-    if (needed) {
-      this.ctx.log.error(
+    if (needed && !decision.restart) {
+      const level = decision.failed ? 'error' : 'info';
+      this.ctx.log[level](
         { code: exit.error?.code ?? 'VOYANDZ_ERR_PROGRAM_EXIT', [this.kind]: name, exitCode: exit.code, signal: exit.signal, stderr: exit.stderrTail },
-        `program of ${this.kind} ${name} ${how}; not restarted (resurrect: false)`,
+        `program of ${this.kind} ${name} ${how}; not restarted (${decision.why}): its readers are ended`,
       );
     }
     this.state = 'dead';

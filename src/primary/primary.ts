@@ -107,13 +107,14 @@ export class Primary {
   private route(head: RequestHead, socket: Socket): RequestDecision {
     const match = this.router.match(head.path);
     if (match.kind === 'bad-url') return this.respond(errorResponse('BAD_URL', head.path), 'other', head, socket);
-    const routeLabel = match.kind === 'stream' ? match.stream.url : match.route;
+    const routeLabel = match.kind === 'stream' ? match.stream.url : match.kind === 'disabled' ? (match.entry.urls[0] ?? 'other') : match.route;
     if (head.method !== 'GET' && head.method !== 'HEAD') {
       const refusal = errorResponse('METHOD_NOT_ALLOWED', head.method);
       refusal.headers.allow = 'GET, HEAD';
       return this.respond(refusal, routeLabel, head, socket);
     }
     if (match.kind === 'page') return { kind: 'respond', response: this.renderPage(head, socket, match.route) };
+    if (match.kind === 'disabled') return this.respond(errorResponse('STREAM_DISABLED', match.entry.name, match.entry.errors.join('\n')), routeLabel, head, socket);
     const stream = match.stream;
     // HEAD never starts a program: the headers are known from the config.
     if (head.method === 'HEAD') return this.respond(streamAnswer(stream.mimetype), routeLabel, head, socket);
