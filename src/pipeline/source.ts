@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { FeedConfig, ServerConfig, StreamConfig } from '../config/types.js';
+import { ERRORS } from '../errors.js';
 import { Fanout } from '../fanout/fanout.js';
 import { RawJoinPolicy, type JoinPolicy } from '../fanout/join/policy.js';
 import { policyFor } from '../fanout/join/policy-for.js';
@@ -121,8 +122,16 @@ export class Source implements Tap {
   private joinPolicy(): JoinPolicy {
     if (this.kind === 'feed') return new RawJoinPolicy();
     const stream = this.def as StreamConfig;
-    return policyFor(stream.mimetype, stream.join, (reason) =>
-      this.ctx.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`),
+    return policyFor(
+      stream.mimetype,
+      stream.join,
+      (reason) =>
+        this.ctx.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`),
+      (written, declared) =>
+        this.ctx.log.warn(
+          { code: ERRORS.MULTIPART_BOUNDARY.code, stream: stream.name, mimetype: stream.mimetype, written, declared },
+          ERRORS.MULTIPART_BOUNDARY.message(stream.name, written, declared ?? '(none)'),
+        ),
     );
   }
 
