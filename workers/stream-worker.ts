@@ -4,6 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import { createLogger } from '../src/log.js';
+import { runningPrograms } from '../src/pipeline/program.js';
 import type { PrimaryToWorker, WorkerMetricsJson, WorkerToPrimary } from '../src/cluster/messages.js';
 import { WorkerRuntime } from './stream/runtime.js';
 import { WorkerMetrics } from './stream/worker-metrics.js';
@@ -29,6 +30,8 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   await runtime.shutdown();
+  // Exclusive streams and shots: their programs end like the others (input closed, then signals), not by the exit hook's SIGKILL.
+  await Promise.all(runningPrograms().map((program) => program.stop()));
   process.exit(0);
 }
 
