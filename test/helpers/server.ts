@@ -27,9 +27,12 @@ export interface RunningServer {
 }
 
 /** Start the built CLI as a user would, on a config written to a temp dir. */
-export async function startServer(configYaml: string, options: { workers?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
+export async function startServer(
+  configYaml: string,
+  options: { workers?: number; env?: NodeJS.ProcessEnv; port?: number } = {},
+): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-test-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const header = `listenaddr: 127.0.0.1\nlistenport: ${port}\n${options.workers ? `workers: ${options.workers}\n` : ''}`;
   const file = join(dir, 'voyandz.yaml');
   writeFileSync(file, header + configYaml.replaceAll('$DIR', dir));
