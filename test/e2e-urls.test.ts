@@ -39,7 +39,7 @@ streams:
     type: shot
     command: echo shot
     mimetype: text/plain
-`);
+`, { workers: 2 });
 });
 
 after(async () => {
@@ -61,6 +61,13 @@ test('a stream answers at /stream/NAME and at its url; names with spaces and any
   assert.equal(await firstLine('/stream/kamera_%C5%BC'), 'feed');
   assert.ok(existsSync(join(server.dir, 'stream_cam%201.log')), 'log file name made safe');
   assert.ok(existsSync(join(server.dir, 'stream_kamera_ż.log')), 'letters of any script stay');
+});
+
+test('a name with a space crosses the peer link: clients on both workers are served', async () => {
+  const lines = await Promise.all(Array.from({ length: 4 }, () => firstLine('/stream/cam%201')));
+  assert.deepEqual(lines, ['cam1', 'cam1', 'cam1', 'cam1']);
+  const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as { workers: { id: number }[] };
+  assert.equal(stat.workers.length, 2);
 });
 
 test('the home page lists streams by name with both links; /stat.json has both paths', async () => {

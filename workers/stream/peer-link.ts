@@ -14,8 +14,19 @@ import type { Tap } from '../../src/pipeline/tap.js';
 
 const HELLO_LIMIT = 512;
 
+/** Names may hold spaces and any letter: percent-encoded, the line stays one word per field. */
 export function subscribeLine(stream: string): string {
-  return `SUB stream ${stream}\n`;
+  return `SUB stream ${encodeURIComponent(stream)}\n`;
+}
+
+function subscribedStream(line: string): string | undefined {
+  const match = /^SUB stream (\S+)$/.exec(line);
+  if (!match?.[1]) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Owner side: accept subscriptions and attach them to the stream's Fanout. */
@@ -36,8 +47,8 @@ export function startPeerServer(path: string, lookup: (stream: string) => Tap | 
         return;
       }
       socket.removeListener('data', onData);
-      const match = /^SUB stream (\S+)$/.exec(hello.slice(0, newline));
-      const tap = match?.[1] ? lookup(match[1]) : undefined;
+      const name = subscribedStream(hello.slice(0, newline));
+      const tap = name === undefined ? undefined : lookup(name);
       if (!tap) {
         log.warn({ hello: hello.slice(0, newline) }, 'peer asked for a stream this worker does not own');
         socket.destroy();
