@@ -25,7 +25,6 @@ function define<const C extends string, A extends string[]>(
 export const ERRORS = {
   CONFIG_INVALID: define('VOYANDZ_ERR_CONFIG_INVALID', (file: string, counts: string) => `${file}: ${counts} in config`),
   CONFIG_WARNING: define('VOYANDZ_ERR_CONFIG_WARNING', (issue: string) => `config warning: ${issue}`),
-  CONFIG_STRICT: define('VOYANDZ_ERR_CONFIG_STRICT', (file: string) => `${file}: strict mode (strict: true or --strict) refuses a config with any problem`),
   ENTRY_DISABLED: define(
     'VOYANDZ_ERR_ENTRY_DISABLED',
     (what: string, name: string, reason: string) => `${what} ${name} is disabled by its config errors; the rest runs: ${reason}`,
