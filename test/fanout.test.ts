@@ -630,7 +630,8 @@ test('lag policy skip: a sink more than max_lag behind jumps to the latest keyfr
     fan.addSink(fast.sink);
     const skipping = fan.addSink(skipper.sink, {}, 'skip');
     fan.addSink(peer.sink, { kind: 'peer' }, 'resync');
-    await until(() => fast.received >= CHUNK + 3, 'fast reader has the first keyframe');
+    // Joined before a second join point: from byte 0, as the program wrote it (no cached header).
+    await until(() => fast.received >= CHUNK, 'fast reader has the first keyframe');
     skipper.client.pause();
     peer.client.pause();
     while (fan.skippedForLag === 0 || fan.peerResyncs === 0) {
@@ -655,8 +656,8 @@ test('lag policy skip: a sink more than max_lag behind jumps to the latest keyfr
     await skipper.ended;
     const sent = Buffer.concat(all);
     const joined = bytesOf(skipper);
-    assert.equal(joined.subarray(0, 3).toString(), 'HDR', 'the header once, at its join');
-    const got = joined.subarray(3);
+    assert.equal(joined.readUInt32BE(1), 0, 'from the first chunk, with no header');
+    const got = joined;
     // What it got: runs of the stream in order, each run after the first starting at a keyframe further on.
     let at = 0;
     let skips = 0;
@@ -670,7 +671,7 @@ test('lag policy skip: a sink more than max_lag behind jumps to the latest keyfr
     }
     assert.ok(skips >= 1, 'it skipped');
     assert.equal(at, sent.length, 'and got everything after its last skip, to the end');
-    assert.ok(!got.includes(Buffer.from('HDR')), 'no second header');
+    assert.ok(!got.includes(Buffer.from('HDR')), 'no header sent at the skip');
   } finally {
     fan.end();
     await lb.close();

@@ -7,8 +7,11 @@
  * problems, and one round of fixing is enough.
  */
 import { accessSync, constants, statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { checkFeedInputs } from './feed-inputs.js';
+import { RESERVED_NAMES } from './entry-errors.js';
 import { entryOf } from './lookup.js';
 import { checkAccessFiles } from './access-checks.js';
 import type { PathIssue } from './path-issue.js';
@@ -69,6 +72,8 @@ export function checkConfig(data: unknown, configFile: string): PathIssue[] {
     ...checkResurrect('feeds', feeds),
     ...checkResurrect('streams', streams),
     ...checkLogdir(top.logdir, configFile),
+    ...checkListenaddr(top.listenaddr),
+    ...checkWorkers(top.workers),
     ...checkAccessFiles(data, configFile),
   ];
 }
@@ -166,6 +171,45 @@ export function resurrectMode(value: unknown): ResurrectMode | undefined {
   if (value === true) return 'always';
   if (value === false) return 'never';
   return RESURRECT_MODES.find((mode) => mode === value);
+}
+
+/**
+ * Refused rather than half-working: a plain object would drop `__proto__`
+ * and find `constructor` where there is none. Checked on the data as parsed,
+ * before anything copies it into plain objects.
+ */
+export function checkReservedNames(data: unknown): PathIssue[] {
+  const top = asFields(data);
+  return (['feeds', 'streams', 'templates'] as const).flatMap((kind) =>
+    entries(top[kind])
+      .filter(([name]) => RESERVED_NAMES.has(name))
+      .map(([name]): PathIssue => ({ path: [kind, name], at: 'key', message: `"${name}" cannot be a name (JavaScript objects already have it); choose another` })),
+  );
+}
+
+/** A host name's labels (RFC 1123): letters, digits, inner hyphens. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** Found now rather than as a listen error after the workers have started. */
+function checkListenaddr(listenaddr: unknown): PathIssue[] {
+  if (typeof listenaddr !== 'string' || listenaddr === '') return [];
+  if (isIP(listenaddr) !== 0 || HOST_NAME.test(listenaddr)) return [];
+  return [{ path: ['listenaddr'], message: `"${listenaddr}" is neither an IP address (127.0.0.1, 0.0.0.0, ::) nor a host name` }];
+}
+
+/**
+ * Each worker is a Node process (~40 MB before any client): far more than
+ * the cores can run only costs memory and start time, and a typo (an extra
+ * zero) would fork thousands.
+ */
+function maxWorkers(): number {
+  return Math.min(256, 4 * os.availableParallelism());
+}
+
+function checkWorkers(workers: unknown): PathIssue[] {
+  if (typeof workers !== 'number' || workers <= maxWorkers()) return [];
+  const cpus = os.availableParallelism();
+  return [{ path: ['workers'], message: `${workers} is too many: at most ${maxWorkers()} (4 per CPU, ${cpus} here, and never more than 256)` }];
 }
 
 /** Programs' stderr goes there: find out now, not when the first program starts. */

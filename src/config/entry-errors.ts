@@ -3,6 +3,11 @@
  * served every other stream of a config with a typo in one. An error inside
  * `feeds.NAME` or `streams.NAME` belongs to that entry; anything else (a
  * port, the logdir, a template, a generated set) is the whole config's.
+ * Two exceptions are the whole config's too: an entry's `access:` (a broken
+ * users or secret file must neither open a stream nor silently drop its
+ * viewers: at start nothing runs, on SIGHUP the running rules stay), and a
+ * name that is no plain key (`__proto__`, `constructor`, `prototype`: a name
+ * an object lookup could confuse with JavaScript's own properties).
  * A disabled feed takes with it what reads it: a feed chained to it and the
  * streams that read it would have no input.
  */
@@ -23,10 +28,14 @@ export function entryId(entry: EntryRef): string {
 
 /** The entry an issue is about; undefined for an issue about the config as a whole. */
 export function entryRefOf(path: KeyPath): EntryRef | undefined {
-  const [kind, name] = path;
+  const [kind, name, key] = path;
   if ((kind !== 'feeds' && kind !== 'streams') || path.length < 2) return undefined;
+  if (key === 'access' || RESERVED_NAMES.has(String(name))) return undefined;
   return { kind, name: String(name) };
 }
+
+/** Names JavaScript objects already answer to: refused, not looked up. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * Issues for the entries that read a disabled feed, directly or down a chain,

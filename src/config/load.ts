@@ -9,10 +9,11 @@
  * entry while the rest runs; only an error about the config as a whole (or,
  * with `strict`, any problem at all) rejects it, as a ConfigError.
  */
+import { isUtf8 } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { VoyandzError } from '../errors.js';
-import { checkConfig, defaultUrl, normaliseUrl } from './checks.js';
+import { checkConfig, checkReservedNames, defaultUrl, normaliseUrl } from './checks.js';
 import { tolerateOriginal } from './compat.js';
 import { ConfigError, formatIssue, sortIssues, type ConfigIssue } from './config-error.js';
 import { cascade, entryId, entryRefOf, withoutEntries, type EntryRef } from './entry-errors.js';
@@ -43,13 +44,16 @@ export interface ConfigLoad {
  * read, ConfigError when it cannot run at all.
  */
 export async function loadConfigFile(file: string, options: LoadOptions = {}): Promise<ConfigLoad> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (error) {
     throw new VoyandzError('CONFIG_READ', file, error instanceof Error ? error.message : String(error));
   }
-  return loadConfigText(text, file, options);
+  // Decoding would silently turn a Latin-1 "ż" into U+FFFD, and a name or command with it.
+  const bad = notUtf8At(bytes);
+  if (bad !== undefined) throw new ConfigError(file, [{ file, ...bad, path: '', message: 'the file is not UTF-8 text (save it as UTF-8)', severity: 'error' }]);
+  return loadConfigText(bytes.toString('utf8'), file, options);
 }
 
 /**
@@ -63,6 +67,7 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
   if (syntax.length > 0) throw new ConfigError(file, syntax);
 
   const absolute = path.resolve(file);
+  const reserved = checkReservedNames(source.data()).map((issue) => source.place(issue));
   const expansion = expandConfig(dropEmptyValues(source.data() ?? {}, []));
   const tolerated = tolerateOriginal(expansion.data);
   const first = checkAll(tolerated, absolute);
@@ -80,9 +85,9 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
 
   const placed = place(expansion.issues, [...warnings, ...errors], expansion, source);
   const duplicates = source.duplicateKeys();
-  const issues = [...duplicates, ...placed.map(({ issue }) => issue)];
+  const issues = [...reserved, ...duplicates, ...placed.map(({ issue }) => issue)];
   const strict = options.strict === true || (isPlainMapping(data) && data.strict === true);
-  const fatal = duplicates.length > 0 || placed.some(({ issue, entry }) => entry === undefined && issue.severity === 'error');
+  const fatal = reserved.length > 0 || duplicates.length > 0 || placed.some(({ issue, entry }) => entry === undefined && issue.severity === 'error');
   if (fatal || (strict && issues.length > 0)) throw new ConfigError(file, issues);
 
   const schema = checkSchema(withoutEntries(data, disabled));
@@ -92,6 +97,10 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
     disabled: disabledEntries(placed, data),
     written: writtenOf(expansion.data),
   });
+  if (Object.keys(config.feeds).length + Object.keys(config.streams).length === 0 && issues.length === 0) {
+    // The original starts with an empty config too; say so, since it is rarely meant.
+    issues.push({ file, line: 1, column: 1, path: '', message: 'no feeds and no streams: the server serves only its pages', severity: 'warning' });
+  }
   return { config, issues: sortIssues(issues) };
 }
 
@@ -176,4 +185,23 @@ function dropEmptyValues(value: unknown, path: readonly string[]): unknown {
       .filter(([, inner]) => inner !== null || entriesOfNamedMap || templateParams)
       .map(([key, inner]) => [key, dropEmptyValues(inner, [...path, key])]),
   );
+}
+
+/** Line and column (in characters, 1-based) of the first byte that is not UTF-8; undefined for UTF-8 text. */
+function notUtf8At(bytes: Buffer): { line: number; column: number } | undefined {
+  if (isUtf8(bytes)) return undefined;
+  let start = 0;
+  // A newline byte is never inside a multi-byte character, so lines can be checked alone.
+  for (let line = 1; ; line++) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline < 0 ? bytes.length : newline;
+    const text = bytes.subarray(start, end);
+    if (!isUtf8(text)) {
+      let valid = text.length - 1;
+      while (valid > 0 && !isUtf8(text.subarray(0, valid))) valid--;
+      return { line, column: text.subarray(0, valid).toString('utf8').length + 1 };
+    }
+    if (newline < 0) return { line, column: 1 };
+    start = newline + 1;
+  }
 }
