@@ -1,10 +1,14 @@
 import type { ClusterStats } from '../stats/cluster-stats.js';
 import { escapeHtml, formatBitrate, formatBytes, formatDuration, page } from './html.js';
+import { hrefOf } from './href.js';
 
 const td = (value: string | number, numeric = false): string =>
   `<td${numeric ? ' class="n"' : ''}>${escapeHtml(String(value))}</td>`;
 
-const state = (value: string): string => `<td class="${escapeHtml(value)}">${escapeHtml(value)}</td>`;
+const state = (value: string, error?: string): string =>
+  `<td class="${escapeHtml(value)}">${escapeHtml(value)}${error === undefined ? '' : `<br><small>${escapeHtml(error)}</small>`}</td>`;
+
+const link = (path: string, text: string): string => `<a href="${hrefOf(path)}">${escapeHtml(text)}</a>`;
 
 /** Works without JavaScript; with it, the page refreshes itself every 5 s. */
 export function renderStatPage(stats: ClusterStats): string {
@@ -12,15 +16,15 @@ export function renderStatPage(stats: ClusterStats): string {
   const streams = stats.streams
     .map(
       (r) =>
-        `<tr><td><a href="${escapeHtml(r.url)}">${escapeHtml(r.name)}</a></td>${td(r.type === 'shot' ? 'shot' : r.client)}` +
-        `${td(r.feed ?? '—')}${state(r.state)}${td(r.pid ?? '—', true)}${td(r.clients, true)}${td(formatBytes(r.bytesSent), true)}` +
+        `<tr><td>${link(r.url, r.name)}${r.altUrl === undefined ? '' : `<br><small>${link(r.altUrl, r.altUrl)}</small>`}</td>` +
+        `${td(r.type === 'shot' ? 'shot' : r.client)}${td(r.feed ?? '—')}${state(r.state, r.error)}${td(r.pid ?? '—', true)}${td(r.clients, true)}${td(formatBytes(r.bytesSent), true)}` +
         `${td(formatBitrate(r.bitrate), true)}${td(r.restarts, true)}${td(r.droppedForLag, true)}</tr>`,
     )
     .join('\n');
   const feeds = stats.feeds
     .map(
       (r) =>
-        `<tr>${td(r.name)}${td(r.mode)}${td(r.feed ?? '—')}${state(r.state)}${td(r.pid ?? '—', true)}` +
+        `<tr>${td(r.name)}${td(r.mode)}${td(r.feed ?? '—')}${state(r.state, r.error)}${td(r.pid ?? '—', true)}` +
         `${td(r.consumers, true)}${td(formatBytes(r.bytesRead), true)}${td(formatBitrate(r.bitrate), true)}${td(r.restarts, true)}</tr>`,
     )
     .join('\n');
