@@ -7,7 +7,8 @@
  *
  * "ramp" = the connect storm: CPU from the first connect to 1 s after the
  * last (the primary's share of it, less its idle rate, per connection);
- * "steady" = CPU over the window ÷ bytes the clients received in it. CPU is
+ * "steady" = CPU over the window ÷ bytes the kernel had acknowledged on the
+ * server's port over the same window (ss). CPU is
  * user + system of every server process from /proc (primary and workers;
  * the source programs, ffmpeg and latency-feed, are left out — fanout_ref's
  * source runs outside it too).
@@ -17,7 +18,7 @@ import { latencyStreamYaml } from './latency-probe.js';
 import { runLoad } from './load-client.js';
 import { loopArgs, makeMedia, type Media } from './media.js';
 import { openNetClient, type ClientCounters } from './net-client.js';
-import { cmdline, cpuBetween, cpuSnapshot, processTree, pssOf, rssOf, treeRss, type CpuSnapshot } from './proc.js';
+import { bytesAckedOnPort, cmdline, cpuBetween, cpuSnapshot, processTree, pssOf, rssOf, treeRss, type CpuSnapshot } from './proc.js';
 import { startCeiling, type Instruments } from './reference.js';
 import { LATENCY_FEED, startVoyandz, type ServerUnderTest } from './servers.js';
 import { runStreamload } from './streamload-run.js';
@@ -171,11 +172,11 @@ async function idleRow(opts: CompareOptions, seconds = 10): Promise<IdleRow> {
   }
 }
 
-async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, storm: boolean, opts: CompareOptions, keeper: ClientCounters | null, idlePrimaryPerSecond: number, repeat: number): Promise<FanoutRow> {
+async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, storm: boolean, opts: CompareOptions, idlePrimaryPerSecond: number, repeat: number): Promise<FanoutRow> {
   const ramp = storm ? 1 : opts.rampSeconds;
   const w0 = ramp + opts.settleSeconds;
   const w1 = w0 + opts.windowSeconds;
-  const snaps: { r0?: CpuSnapshot; r1?: CpuSnapshot; a?: CpuSnapshot; b?: CpuSnapshot; rss: number } = { rss: 0 };
+  const snaps: { r0?: CpuSnapshot; r1?: CpuSnapshot; a?: CpuSnapshot; b?: CpuSnapshot; rss: number; bytesA: number; bytesB: number } = { rss: 0, bytesA: 0, bytesB: 0 };
   const rampEnd = ramp + 1;
   const report = await runStreamload(opts.tools.streamload, {
     url: kind === 'ceiling' ? server.url('/ts') : server.url('/stream/ts'),
@@ -186,13 +187,15 @@ async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, st
     marks: [
       { at: 0, run: () => (snaps.r0 = serverCpu(server)) },
       { at: rampEnd, run: () => (snaps.r1 = serverCpu(server)) },
-      { at: w0, run: () => ((snaps.a = serverCpu(server)), keeper?.markStart()) },
-      { at: w1, run: () => ((snaps.b = serverCpu(server)), keeper?.markEnd(), (snaps.rss = treeRss([server.pid], SOURCES))) },
+      // Bytes from the kernel's count on the server's port: streamload's own rate spans [ramp, end], which would also hold
+      // late joiners' catch-up bursts (a voyandz joiner starts at the ring's latest keyframe) outside the CPU window.
+      { at: w0, run: () => ((snaps.bytesA = bytesAckedOnPort(server.port)), (snaps.a = serverCpu(server))) },
+      { at: w1, run: () => ((snaps.b = serverCpu(server)), (snaps.bytesB = bytesAckedOnPort(server.port)), (snaps.rss = treeRss([server.pid], SOURCES))) },
     ],
   });
   await sleep(1000); // the server closes this run's clients before the next
   const steadyCpu = snaps.a && snaps.b ? cpuBetween(snaps.a, snaps.b).total : Number.NaN;
-  const windowBytes = report.steadyBytesPerSecond * opts.windowSeconds + (keeper?.windowBytes() ?? 0);
+  const windowBytes = snaps.bytesB - snaps.bytesA;
   const rampCpu = snaps.r0 && snaps.r1 ? cpuBetween(snaps.r0, snaps.r1).total : Number.NaN;
   const primaryRamp = kind !== 'ceiling' && snaps.r0 && snaps.r1 ? pidCpu(snaps.r0, snaps.r1, server.pid) : null;
   return {
@@ -205,7 +208,7 @@ async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, st
     laggingAfterFirstByte: report.laggingAfterFirstByte,
     failed: report.failed,
     closedEarly: report.closedEarly,
-    steadyGbps: (report.steadyBytesPerSecond * 8) / 1e9,
+    steadyGbps: (windowBytes * 8) / opts.windowSeconds / 1e9,
     steadyCpuPerGB: steadyCpu / (windowBytes / 1e9),
     steadyCpuPercent: (steadyCpu / opts.windowSeconds) * 100,
     rampCpuSeconds: rampCpu,
@@ -230,7 +233,7 @@ async function fanoutRows(opts: CompareOptions, idlePrimaryPerSecond: number): P
         const runs: { n: number; storm: boolean }[] = opts.sizes.map((n) => ({ n, storm: false }));
         if (opts.stormClients > 0 && kind !== 'voyandz-1') runs.push({ n: opts.stormClients, storm: true });
         for (const { n, storm } of runs) {
-          const row = await fanoutRun(server, kind, n, storm, opts, keeper, idlePrimaryPerSecond, r);
+          const row = await fanoutRun(server, kind, n, storm, opts, idlePrimaryPerSecond, r);
           opts.log(
             `${kind} ${storm ? 'storm' : 'steady'} N=${n}: held ${row.held} lagging ${row.lagging} (after 1st byte ${row.laggingAfterFirstByte}) failed ${row.failed} ` +
               `${row.steadyCpuPerGB.toFixed(3)} s/GB (${row.steadyCpuPercent.toFixed(0)} %) ${row.steadyGbps.toFixed(2)} Gbit/s ` +

@@ -149,7 +149,8 @@ export function renderCompare(rep: CompareReport): string {
     `  clients open evenly over ${s.rampSeconds} s, then ${s.settleSeconds} s settle, then a ${s.windowSeconds} s steady window. Each row is one run; \`--repeat\` runs`,
     `  the whole set again (servers restarted) to show the spread (${s.repeat} here).`,
     '- CPU: user + system of every server process (voyandz: primary and workers) from `/proc/PID/stat`, over the window;',
-    '  s/GB = that ÷ bytes the clients received in it (streamload\'s rate while every client is connected × window length).',
+    '  s/GB = that ÷ bytes delivered in the same window: the sum of `bytes_acked` over the server port\'s established TCP sockets (`ss -ti`),',
+    '  read at both edges (the same count for both servers; a voyandz joiner\'s catch-up burst from the latest keyframe falls where it happens).',
     '- lagging = a client whose rate over its life is below 90 % of the stream\'s; held = connected, not closed early, not lagging.',
     '',
   );

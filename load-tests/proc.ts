@@ -176,3 +176,17 @@ export function treeRss(roots: readonly number[], exclude: RegExp | null = null)
   for (const pid of serverTree(roots, exclude)) total += rssOf(pid);
   return total;
 }
+
+/**
+ * Bytes the kernel has had acknowledged on every established TCP socket
+ * whose local port is `port` (a server's accepted connections), from `ss`:
+ * the same count for any server, whatever it reports itself, and exact for
+ * a window (a client's join burst falls where it happens). Sockets closed
+ * in between drop out, so windows should have none.
+ */
+export function bytesAckedOnPort(port: number): number {
+  const out = execFileSync('ss', ['-tinH', 'state', 'established', `( sport = :${port} )`], { encoding: 'latin1', maxBuffer: 64 * 1024 * 1024, timeout: 10_000 });
+  let total = 0;
+  for (const m of out.matchAll(/bytes_acked:(\d+)/g)) total += Number(m[1]);
+  return total;
+}
