@@ -51,6 +51,7 @@ function renderStream(stream: StreamConfig): Record<string, unknown> {
     url: stream.url,
     resurrect: stream.resurrect,
     max_lag: stream.maxLagSeconds,
+    burst: stream.burstSeconds,
     shot_timeout: stream.shotTimeoutSeconds,
     lag_policy: stream.lagPolicy,
     start_timeout: stream.startTimeoutSeconds,

@@ -169,8 +169,11 @@ export class Source implements Tap {
       );
     }
     const stream = this.definition.config;
-    return policyFor(stream.mimetype, stream.join, (reason) =>
-      this.ctx.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`),
+    return policyFor(
+      stream.mimetype,
+      stream.join,
+      (reason) => this.ctx.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`),
+      stream.burstSeconds,
     );
   }
 

@@ -10,7 +10,7 @@ import { containerOf, type Container, type JoinSetting } from './container.js';
 import type { ContainerParser } from './parser.js';
 import { boundaryFromBytes, SniffingJoinPolicy } from './sniffing-policy.js';
 
-function parserFor(container: Container, mimetype: string): () => ContainerParser {
+function parserFor(container: Container, mimetype: string, burstSeconds = 0): () => ContainerParser {
   switch (container) {
     case 'mpegts':
       return () => new MpegTsParser();
@@ -26,7 +26,7 @@ function parserFor(container: Container, mimetype: string): () => ContainerParse
     }
     case 'mp3':
     case 'adts':
-      return () => new AudioFrameParser(container);
+      return () => new AudioFrameParser(container, burstSeconds);
   }
 }
 
@@ -71,13 +71,14 @@ export function feedPolicyFor(format: Container | 'auto' | 'raw', onFallback: (r
  * The join policy of one shared stream (or of one worker's subscription to
  * it: the subscriber runs the same policy over the bytes it gets).
  * `onFallback` is told, once, when the data turns out not to parse.
+ * `burstSeconds`: MP3/ADTS joiners start this much audio in the past.
  */
-export function policyFor(mimetype: string, join: JoinSetting, onFallback: (reason: string) => void): JoinPolicy {
+export function policyFor(mimetype: string, join: JoinSetting, onFallback: (reason: string) => void, burstSeconds = 0): JoinPolicy {
   if (join === 'raw') return new RawJoinPolicy();
   const container = containerOf(mimetype);
   if (container === undefined) {
     onFallback(`no join parser for ${mimetype}`);
     return new RawJoinPolicy();
   }
-  return new ContainerJoinPolicy(container, join, parserFor(container, mimetype), onFallback, signatureOf(container));
+  return new ContainerJoinPolicy(container, join, parserFor(container, mimetype, burstSeconds), onFallback, signatureOf(container));
 }
