@@ -1,12 +1,14 @@
 import type { ServerConfig } from '../config/types.js';
 import { PROGRAM_NAME, VERSION } from '../version.js';
 import { escapeHtml, page } from './html.js';
+import { playerKind, watchUrl } from './player.js';
 
 export function renderHomePage(config: ServerConfig): string {
   const streams = Object.values(config.streams)
     .map(
       (s) =>
-        `<li><a href="${escapeHtml(s.url)}">${escapeHtml(s.name)}</a> <small>${escapeHtml(s.mimetype)}` +
+        `<li><a href="${escapeHtml(s.url)}">${escapeHtml(s.name)}</a>` +
+        `${playerKind(s) === 'none' ? '' : ` (<a href="${escapeHtml(watchUrl(s))}">watch</a>)`} <small>${escapeHtml(s.mimetype)}` +
         `${s.type === 'shot' ? ', shot' : s.client === 'exclusive' ? ', exclusive' : ''}</small></li>`,
     )
     .join('\n');

@@ -36,7 +36,8 @@ export function formatDuration(seconds: number): string {
 const STYLE = `body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}
 th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.running{color:#070}.restarting,.dead{color:#b00}.idle{color:#777}`;
+.running{color:#070}.restarting,.dead{color:#b00}.idle{color:#777}
+.player video,.player img{display:block;max-width:100%;height:auto;background:#000}.player audio{width:100%;max-width:40em}`;
 
 export function page(title: string, body: string, script = ''): string {
   return `<!DOCTYPE html>

@@ -7,6 +7,9 @@ import { errorResponse } from '../http/error-response.js';
 import type { ClusterStats } from '../stats/cluster-stats.js';
 import { renderHomePage } from './home-page.js';
 import { renderStatPage } from './stat-page.js';
+import { MPEGTS_JS_URL, renderWatchPage } from './watch-page.js';
+import { entryOf } from '../config/lookup.js';
+import { readMpegtsJs } from './assets.js';
 
 export interface PagesContext {
   config(): ServerConfig;
@@ -42,6 +45,16 @@ export function createPagesApp(ctx: PagesContext): FastifyInstance {
     if (!ctx.config().pages.stat) return sendError(reply, 'PAGE_DISABLED', 'stat');
     return reply.type(CONTENT_TYPE.JSON).send(`${JSON.stringify(await ctx.stats(), null, 2)}\n`);
   });
+
+  app.get<{ Params: { name: string } }>('/watch/:name', async (request, reply) => {
+    const stream = entryOf(ctx.config().streams, request.params.name);
+    if (!stream) return sendError(reply, 'NOT_FOUND', request.url.split('?')[0] ?? request.url);
+    return reply.type(CONTENT_TYPE.HTML).send(renderWatchPage(stream));
+  });
+
+  app.get(MPEGTS_JS_URL, async (_request, reply) =>
+    reply.type(CONTENT_TYPE.JS).header('cache-control', 'public, max-age=86400').send(await readMpegtsJs()),
+  );
 
   app.get('/config', async (_request, reply) => {
     const config = ctx.config();

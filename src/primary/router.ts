@@ -5,7 +5,14 @@ export type Route =
   | { kind: 'page'; route: string }
   | { kind: 'bad-url' };
 
-const PAGES = new Set(['/', '/stat', '/stat.json', '/config', '/metrics']);
+const PAGES = new Set(['/', '/stat', '/stat.json', '/config', '/metrics', '/healthz']);
+/** Pages under a prefix, labelled by it (metrics and access rules take the label, not each name). */
+const PAGE_PREFIXES = ['/watch/', '/assets/', '/stat/', '/admin/'];
+
+function pageRoute(decoded: string): string {
+  if (PAGES.has(decoded)) return decoded;
+  return PAGE_PREFIXES.find((prefix) => decoded.startsWith(prefix))?.slice(0, -1) ?? 'other';
+}
 
 /** Stream URLs are matched exactly (after percent-decoding), like the original. */
 export class Router {
@@ -24,6 +31,6 @@ export class Router {
     }
     const stream = this.streams.get(decoded);
     if (stream) return { kind: 'stream', stream };
-    return { kind: 'page', route: PAGES.has(decoded) ? decoded : 'other' };
+    return { kind: 'page', route: pageRoute(decoded) };
   }
 }
