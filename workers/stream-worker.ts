@@ -73,6 +73,17 @@ process.on('message', (message: PrimaryToWorker, handle?: Socket) => {
     case 'metrics':
       void metrics.json().then((json) => send({ type: 'metrics', id: message.id, metrics: json as WorkerMetricsJson }));
       break;
+    case 'thumbnail': {
+      const id = message.id;
+      void runtime.thumbnail(message.stream).then(
+        (jpeg) => send({ type: 'thumbnail', id, jpeg: jpeg?.toString('base64') ?? null }),
+        () => send({ type: 'thumbnail', id, jpeg: null }),
+      );
+      break;
+    }
+    case 'kick':
+      runtime.kick(message.clientId);
+      break;
     case 'shutdown':
       void stop(false);
       break;

@@ -1,5 +1,5 @@
 import type { FeedMode, ServerConfig } from '../config/types.js';
-import type { ClientStats, ProgramState, SourceStats, WorkerStats } from './types.js';
+import type { ClientStats, ProgramInfo, ProgramState, SourceStats, WorkerStats } from './types.js';
 import { PROGRAM_NAME, VERSION } from '../version.js';
 import { feedId, sourceId, streamId, type SourceId } from '../cluster/source-id.js';
 
@@ -16,6 +16,8 @@ interface StreamRow {
   bitrate: number;
   restarts: number;
   droppedForLag: number;
+  /** The shared program's details; null for per-client streams and shots. */
+  program: ProgramInfo | null;
 }
 
 interface FeedRow {
@@ -28,6 +30,7 @@ interface FeedRow {
   bitrate: number;
   restarts: number;
   consumers: number;
+  program: ProgramInfo | null;
 }
 
 export interface ClusterStats {
@@ -86,6 +89,7 @@ export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], 
       bitrate,
       restarts: source?.restarts ?? 0,
       droppedForLag,
+      program: source?.program ?? null,
     };
   });
 
@@ -101,6 +105,7 @@ export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], 
       bitrate: source?.bitrate ?? 0,
       restarts: source?.restarts ?? 0,
       consumers: source?.consumers ?? 0,
+      program: source?.program ?? null,
     };
   });
 
