@@ -24,7 +24,7 @@ const runtime: WorkerRuntime = new WorkerRuntime(workerId, log, {
   // Called once clients come and go, long after `metrics` below exists.
   requestServed: (route, status) => metrics.countRequest(route, status),
 });
-const metrics = new WorkerMetrics(() => runtime.stats());
+const metrics = new WorkerMetrics(workerId, () => runtime.stats());
 
 let stopping = false;
 let runtimeDir: string | null = null;

@@ -49,6 +49,8 @@ export interface ClientStats {
 export interface StreamClientStats {
   name: string;
   clients: number;
+  /** Clients that connected to it in this worker's life (counted at connect). */
+  connections: number;
   bytesSent: number;
   bitrate: number;
   droppedForLag: number;

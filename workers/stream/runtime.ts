@@ -63,6 +63,8 @@ export class WorkerRuntime {
   private readonly remoteCounters = new Map<string, SourceCounters>();
   private readonly clients = new Set<ClientRecord>();
   private readonly closedBytes: ClosedBytes = new Map();
+  /** Clients that connected, per stream, counted on arrival. */
+  private readonly connections = new Map<string, number>();
   /** Read from programs (and peer links), per feed or stream. */
   private readonly inRates = new RateMeter<SourceId>();
   /** Sent to clients, per stream name. */
@@ -146,6 +148,7 @@ export class WorkerRuntime {
       endedBy: null,
     };
     this.clients.add(record);
+    this.connections.set(stream.name, (this.connections.get(stream.name) ?? 0) + 1);
     this.log.info(
       { id: request.id, remote: request.remote, userAgent, stream: stream.name, path: request.path },
       `client ${request.remote} connected to ${stream.name}`,
@@ -164,7 +167,9 @@ export class WorkerRuntime {
     }
     void session.then((result) => {
       this.clients.delete(record);
-      this.closedBytes.set(stream.name, (this.closedBytes.get(stream.name) ?? 0) + record.bytesSent());
+      // A shot's answer is its stream data: counted like a stream client's bytes.
+      const sent = stream.type === 'shot' && result.status === 200 ? result.bytes : record.bytesSent();
+      this.closedBytes.set(stream.name, (this.closedBytes.get(stream.name) ?? 0) + sent);
       this.events.clientClosed(stream.name, request.id);
       this.events.requestServed(stream.url, result.status);
       this.log.info(
@@ -224,6 +229,7 @@ export class WorkerRuntime {
       return {
         name,
         clients: row.clients,
+        connections: this.connections.get(name) ?? 0,
         bytesSent: (this.closedBytes.get(name) ?? 0) + row.bytes,
         bitrate: this.outRates.rate(name),
         droppedForLag: (own?.droppedForLag ?? 0) + (remote?.droppedForLag ?? 0),

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WorkerStats } from '../../src/stats/types.js';
+import { processLabels } from '../../src/metrics/process-labels.js';
 
 /**
  * One worker's metrics. Values are read from the runtime's stats when
@@ -15,8 +16,11 @@ export class WorkerMetrics {
   private readonly requests: Counter<'route' | 'status'>;
   private snapshot: WorkerStats | null = null;
 
-  constructor(private readonly read: () => WorkerStats) {
-    collectDefaultMetrics({ register: this.registry });
+  constructor(
+    workerId: number,
+    private readonly read: () => WorkerStats,
+  ) {
+    collectDefaultMetrics({ register: this.registry, labels: processLabels(workerId) });
     const registers = [this.registry];
     const stats = (): WorkerStats => (this.snapshot ??= this.read());
 
@@ -38,6 +42,16 @@ export class WorkerMetrics {
       collect() {
         this.reset();
         for (const s of stats().streams) this.inc({ stream: s.name }, s.bytesSent);
+      },
+    });
+    new Counter({
+      name: 'voyandz_stream_connections_total',
+      help: 'Stream clients handed to a worker, counted when they connect (shots: each request)',
+      labelNames: ['stream'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().streams) this.inc({ stream: s.name }, s.connections);
       },
     });
     new Counter({
