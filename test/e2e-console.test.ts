@@ -66,7 +66,7 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
       assert.equal(response.headers['content-type'], 'image/jpeg');
       const file = save(join(dir, `${name}.jpg`), Buffer.from(await response.body.arrayBuffer()));
       const [picture] = await ffprobe(file);
-      assert.equal(picture?.codec_name, 'mjpeg', `${name}: the thumbnail is a JPEG picture`);
+      assert.equal(picture.codec_name, 'mjpeg', `${name}: the thumbnail is a JPEG picture`);
     }
 
     const binary = findChromium();
@@ -102,8 +102,10 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
     // The kick button of the ts client: its connection ends, and the log says why.
     await browser.screenshot(1280);
     await browser.evaluate(`[...document.querySelectorAll('#console tr')].find((r) => r.textContent.includes('ConsoleTest/1 (ts)')).querySelector('button').click()`);
-    const bytes = await Promise.race([clients[0]?.done, sleep(10000).then(() => -1)]);
-    assert.ok(bytes !== undefined && bytes > 0, `the kicked client's stream ended after ${bytes} bytes`);
+    const kicked = clients[0];
+    assert.ok(kicked);
+    const bytes = await Promise.race([kicked.done, sleep(10000).then(() => -1)]);
+    assert.ok(bytes > 0, `the kicked client's stream ended after ${bytes} bytes`);
     const closed = await server.waitForLog((line) => line.msg === 'connection closed' && line.userAgent === 'ConsoleTest/1 (ts)');
     assert.equal(closed.reason, 'kicked');
     await waitFor(async () => (await browser?.evaluate('location.pathname')) === '/stat', 5000);

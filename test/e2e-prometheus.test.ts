@@ -65,7 +65,7 @@ test('a real Prometheus scrapes /metrics: clients and rate() match what clients 
   );
   const query = async (expr: string, time?: number): Promise<Sample[]> => {
     const params = new URLSearchParams({ query: expr, ...(time === undefined ? {} : { time: String(time) }) });
-    const response = await request(`http://127.0.0.1:${promPort}/api/v1/query?${params}`, { dispatcher: agent });
+    const response = await request(`http://127.0.0.1:${promPort}/api/v1/query?${params.toString()}`, { dispatcher: agent });
     const body = (await response.body.json()) as { status: string; data: { result: Sample[] } };
     assert.equal(body.status, 'success', expr);
     return body.data.result;

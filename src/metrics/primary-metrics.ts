@@ -46,7 +46,7 @@ export class PrimaryMetrics {
     // prom-client omits process_start_time_seconds from a merge: one start time for many processes means nothing.
     // Labelled per process, each is its own series, so nothing is lost by keeping them.
     const merged = AggregatorRegistry.aggregate([own, ...workers].map((metrics) => metrics.map(keepPerProcess)));
-    const floored = this.floor.apply((await merged.getMetricsAsJSON()) as WorkerMetricsJson);
+    const floored = this.floor.apply(await merged.getMetricsAsJSON());
     const out = AggregatorRegistry.aggregate([floored]);
     return { contentType: out.contentType, text: await out.metrics() };
   }

@@ -257,7 +257,7 @@ export class WorkerRuntime {
     const source = this.sources.get(streamId(name));
     if (!stream || !source) return null;
     const maker = thumbnailMaker(stream.mimetype);
-    const bytes = await source.captureFromJoin(THUMBNAIL_INPUT_BYTES, maker.enough, THUMBNAIL_CAPTURE_MS);
+    const bytes = await source.captureFromJoin(THUMBNAIL_INPUT_BYTES, (b) => maker.enough(b), THUMBNAIL_CAPTURE_MS);
     return bytes && maker.make(bytes);
   }
 
