@@ -30,6 +30,10 @@ test('-V and -h', async () => {
   assert.match(help.stdout, /usage: voyandz \[-f CONFIG\]/);
   const bad = await cli(['--bogus']);
   assert.equal(bad.code, 2);
+  const format = await cli(['--log-format', 'xml', '--check', '-f', 'config/demo.yaml']);
+  assert.equal(format.code, 2);
+  assert.match(format.stderr, /--log-format must be json or pretty/);
+  assert.equal((await cli(['--log-level', 'loud', '-V'])).code, 2);
 });
 
 test('--check prints the resolved config of the bundled demo', async () => {

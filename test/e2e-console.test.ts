@@ -116,7 +116,7 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
   }
 });
 
-test('kick: refused from elsewhere than loopback while admin_access restricts nothing; unknown ids 404; GET 405', async () => {
+test('kick: refused from elsewhere than loopback while admin_access restricts nothing; unknown ids 404; GET 405; polled pages quiet at info', async () => {
   const server = await startServer('streams: {}\ntrusted_proxies: [127.0.0.1/32]\n');
   try {
     const post = (path: string, headers: Record<string, string> = {}) =>
@@ -130,6 +130,12 @@ test('kick: refused from elsewhere than loopback while admin_access restricts no
     const get = await getText(server.url('/admin/clients/1/kick'));
     assert.equal(get.status, 405);
     assert.equal((await getText(server.url('/healthz'))).text, 'ok\n');
+    // Machines poll these: no log line each time at info.
+    for (let i = 0; i < 3; i++) await getText(server.url('/metrics'));
+    await getText(server.url('/'));
+    await server.waitForLog((line) => line.msg === 'request' && line.path === '/');
+    const polled = server.logs.filter((line) => line.msg === 'request' && (line.path === '/metrics' || line.path === '/healthz'));
+    assert.deepEqual(polled, [], '/metrics and /healthz are logged at debug only');
   } finally {
     assert.equal(await server.stop(), 0);
   }
