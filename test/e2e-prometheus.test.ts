@@ -1,13 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { freePort } from '../load-tests/loopback.js';
+import { parse as parseYaml } from 'yaml';
+import { hasPrometheus, TestPrometheus } from './helpers/prometheus.js';
 import { VERSION } from '../src/version.js';
 import { startServer } from './helpers/server.js';
-import { agent, getText, sleep, waitFor } from './helpers/clients.js';
+import { agent, getText, sleep } from './helpers/clients.js';
 
 
 const CONFIG = `
@@ -22,8 +24,6 @@ streams:
     command: ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=320x240 -frames:v 1 -f image2pipe -c:v png -
     mimetype: image/png
 `;
-
-const has = (program: string): boolean => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
 
 /** A client reading a stream and counting what it got, until stopped. */
 function reader(url: string): { bytes: () => number; stop: () => void } {
@@ -40,40 +40,17 @@ function reader(url: string): { bytes: () => number; stop: () => void } {
   return { bytes: () => bytes, stop: () => abort.abort() };
 }
 
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
 test('a real Prometheus scrapes /metrics: clients and rate() match what clients received; no resets across a program kill and a worker kill; per-process series are labelled, not summed', async (t) => {
-  if (!has('prometheus') || !has('promtool')) {
+  if (!hasPrometheus()) {
     t.skip('prometheus is not installed (apt-get install -y prometheus)');
     return;
   }
   const server = await startServer(CONFIG, { workers: 2 });
-  const promPort = await freePort();
-  const dir = join(server.dir, 'prometheus');
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: voyandz\n    static_configs: [{ targets: ["127.0.0.1:${server.port}"] }]\n`,
-  );
-  const prometheus = spawn(
-    'prometheus',
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`],
-    { stdio: 'ignore', detached: true },
-  );
-  const query = async (expr: string, time?: number): Promise<Sample[]> => {
-    const params = new URLSearchParams({ query: expr, ...(time === undefined ? {} : { time: String(time) }) });
-    const response = await request(`http://127.0.0.1:${promPort}/api/v1/query?${params.toString()}`, { dispatcher: agent });
-    const body = (await response.body.json()) as { status: string; data: { result: Sample[] } };
-    assert.equal(body.status, 'success', expr);
-    return body.data.result;
-  };
-  const scalar = async (expr: string, time?: number): Promise<number> => Number((await query(expr, time))[0]?.value[1] ?? NaN);
   const readers: ReturnType<typeof reader>[] = [];
+  let prometheus: TestPrometheus | undefined;
   try {
-    await waitFor(async () => (await query('up{job="voyandz"} == 1').catch(() => [])).length === 1, 20000, 200, 'Prometheus scraping voyandz');
+    prometheus = await TestPrometheus.start(join(server.dir, 'prometheus'), server.port);
+    const { query, scalar } = { query: prometheus.query.bind(prometheus), scalar: prometheus.scalar.bind(prometheus) };
 
     // promtool agrees with every voyandz_* family (help, type, names).
     const text = (await getText(server.url('/metrics'))).text;
@@ -129,13 +106,74 @@ test('a real Prometheus scrapes /metrics: clients and rate() match what clients 
     assert.ok((await scalar('voyandz_program_restarts_total{name="ts"}')) >= 1, 'the kill counted as a restart');
   } finally {
     for (const r of readers) r.stop();
-    if (prometheus.pid !== undefined) {
-      try {
-        process.kill(-prometheus.pid, 'SIGTERM');
-      } catch {
-        // already gone
+    prometheus?.stop();
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
+
+const DEPLOY_CONFIG = `
+feeds:
+  camera:
+    command: sh -c 'echo "camera unreachable" >&2; exit 1'
+    mode: autostart
+  testsrc:
+    command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25 -c:v libx264 -preset ultrafast -g 25 -f mpegts -
+    mode: continuous
+streams:
+  ts:
+    feed: testsrc
+    command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -
+    mimetype: video/mp2t
+  private:
+    command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2 -f mpegts -
+    mimetype: video/mp2t
+    access: { allow: [10.0.0.0/8] }
+`;
+
+test('deploy/: the shipped alert rules load, and every alert query and every Grafana panel returns data from a real Prometheus', async (t) => {
+  if (!hasPrometheus()) {
+    t.skip('prometheus is not installed (apt-get install -y prometheus)');
+    return;
+  }
+  const rules = join(DEPLOY, 'prometheus', 'voyandz-alerts.yml');
+  for (const args of [['check', 'rules', rules], ['check', 'config', join(DEPLOY, 'prometheus', 'prometheus.yml')]]) {
+    const checked = spawnSync('promtool', args, { encoding: 'utf8' });
+    assert.equal(checked.status, 0, `promtool ${args.join(' ')}: ${checked.stdout}${checked.stderr}`);
+  }
+  const server = await startServer(DEPLOY_CONFIG, { workers: 2 });
+  const viewer = reader(server.url('/stream/ts'));
+  let prometheus: TestPrometheus | undefined;
+  try {
+    // A refused request, so the refusal series exist.
+    assert.equal((await getText(server.url('/stream/private'))).status, 403);
+    prometheus = await TestPrometheus.start(join(server.dir, 'prometheus'), server.port, [rules]);
+    await sleep(8000);
+    const alerts = parseYaml(readFileSync(rules, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
+    const loaded = (await prometheus.api('/api/v1/rules')) as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } };
+    const health = loaded.data.groups.flatMap((g) => g.rules);
+    for (const { alert, expr } of alerts.groups.flatMap((g) => g.rules)) {
+      const rule = health.find((r) => r.name === alert);
+      assert.equal(rule?.health, 'ok', `${alert} evaluates in Prometheus (${rule?.lastError ?? 'not loaded'})`);
+      // `QUERY OP THRESHOLD`: the query must find series, or the alert could never fire.
+      const match = /^([\s\S]*?)\s*(?:>=|<=|==|>|<)\s*[\d.]+\s*$/.exec(expr.trim());
+      assert.ok(match?.[1], `${alert}: expression is QUERY OP THRESHOLD`);
+      const series = await prometheus.query(match[1]);
+      assert.ok(series.length > 0, `${alert}: ${match[1]} returns data`);
+    }
+    const dashboard = JSON.parse(readFileSync(join(DEPLOY, 'grafana', 'voyandz.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    assert.ok(dashboard.panels.length >= 10);
+    for (const panel of dashboard.panels) {
+      for (const target of panel.targets) {
+        const series = await prometheus.query(target.expr.replaceAll('$__rate_interval', '5s'));
+        assert.ok(series.length > 0, `panel "${panel.title}": ${target.expr} returns data`);
       }
     }
+    t.diagnostic(`${alerts.groups.flatMap((g) => g.rules).length} alerts and ${dashboard.panels.length} panels evaluated`);
+  } finally {
+    viewer.stop();
+    prometheus?.stop();
     assert.equal(await server.stop(), 0);
   }
 });

@@ -104,6 +104,16 @@ export class WorkerMetrics {
         for (const s of stats().sources) if (s.kind === 'feed') this.set({ feed: s.name }, s.state === 'running' ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'voyandz_program_backing_off',
+      help: 'Whether a feed or shared-stream program died while needed and waits to be restarted (1) or not (0)',
+      labelNames: ['name', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().sources) this.set({ name: s.name, kind: s.kind }, s.state === 'restarting' ? 1 : 0);
+      },
+    });
     new Counter({
       name: 'voyandz_program_restarts_total',
       help: 'Restarts of feed and shared-stream programs that died while needed',
