@@ -52,6 +52,14 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
     // Both programs run and the rate meters have a few seconds of samples.
     await sleep(4000);
 
+    // The log tells programs' starts and ends, and clients' arrivals with their User-Agent.
+    const started = server.logs.find((line) => line.stream === 'ts' && typeof line.msg === 'string' && line.msg.includes('program started'));
+    assert.ok(typeof started?.pid === 'number', 'a program-started line with the pid');
+    const exited = server.logs.find((line) => line.feed === 'camera' && typeof line.msg === 'string' && line.msg.includes('program exited'));
+    assert.equal(exited?.exitCode, 3, 'a program-exited line with the exit code');
+    const arrived = server.logs.find((line) => line.userAgent === 'ConsoleTest/1 (ts)' && typeof line.msg === 'string' && line.msg.includes('connected to ts'));
+    assert.ok(arrived && typeof arrived.worker === 'number', 'a client-connected line with User-Agent and worker');
+
     // Without JavaScript: everything is in the HTML.
     const html = (await getText(server.url('/stat'))).text;
     for (const text of ['ConsoleTest/1 (ts)', 'ConsoleTest/1 (mjpeg)', 'cannot open input', 'next retry', 'restarting', 'code 3', '/stat/thumb/ts.jpg', '/stat/thumb/mjpeg.jpg', 'action="/admin/clients/', '<svg class="spark"']) {

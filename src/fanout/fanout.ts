@@ -55,6 +55,8 @@ export interface FanoutSink {
   readonly blocked: boolean;
   /** How long ago, on the fan-out's clock, the next byte this sink needs arrived (less its join credit); 0 when caught up. */
   lagMs(now?: number): number;
+  /** Why the fan-out ended it: dropped for lag, or the stream ended; null while connected or when the client left. */
+  readonly endedBy: 'lag' | 'stream-ended' | null;
 }
 
 /**
@@ -123,6 +125,7 @@ class Sink implements FanoutSink {
   credit = 0;
   readonly connectedAt = Date.now();
   lag: LagPolicy = 'drop';
+  endedBy: 'lag' | 'stream-ended' | null = null;
   onDrain: () => void = noop;
   onClose: () => void = noop;
 
@@ -397,6 +400,7 @@ export class Fanout {
     while (parked.length > 0) {
       const s = parked[parked.length - 1];
       this.detach(s, true);
+      s.endedBy = 'stream-ended';
       endAndReap(s.socket);
     }
     const list = this.list;
@@ -404,6 +408,7 @@ export class Fanout {
       const s = list[list.length - 1];
       if (s.blocked) this.catchUp(s, Number.POSITIVE_INFINITY);
       this.detach(s, true);
+      s.endedBy = 'stream-ended';
       endAndReap(s.socket);
     }
     this.pending.length = 0;
@@ -543,6 +548,7 @@ export class Fanout {
         s.socket.destroy();
         this.counters.peerResyncs++;
       } else {
+        s.endedBy = 'lag';
         abort(s.socket);
         this.counters.droppedForLag++;
       }

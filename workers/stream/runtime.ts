@@ -159,7 +159,7 @@ export class WorkerRuntime {
     };
     let session: Promise<SessionResult>;
     if (stream.type === 'shot') {
-      session = serveShot(stream, setup.config, socket, this.feedReaders(stream), this.events);
+      session = serveShot(stream, setup.config, socket, this.feedReaders(stream), this.events, this.log);
     } else if (stream.client === 'exclusive') {
       session = serveExclusive(stream, setup.config, socket, this.feedReaders(stream), this.events, this.log, meter);
     } else {
@@ -182,7 +182,7 @@ export class WorkerRuntime {
           status: result.status,
           bytes: Math.max(result.bytes, record.bytesSent()),
           durationMs: Date.now() - request.acceptedAt,
-          reason: record.endedBy ?? 'closed',
+          reason: record.endedBy ?? result.endedBy ?? 'closed',
         },
         'connection closed',
       );

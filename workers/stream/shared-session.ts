@@ -39,7 +39,7 @@ export async function serveShared(
     socket.once('close', () => {
       fanout.removeSink(sink);
       tap.release();
-      resolve({ status: 200, bytes: sink.bytesSent });
+      resolve({ status: 200, bytes: sink.bytesSent, ...(sink.endedBy === null ? {} : { endedBy: sink.endedBy }) });
     });
   });
 }
