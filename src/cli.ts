@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { createLogger } from './log.js';
 import { locateFfmpeg } from './ffmpeg-locator.js';
 import { loadConfigInThread, closeConfigThreads } from './config/load-in-thread.js';
+import { formatIssue } from './config/config-error.js';
+import { hasErrors, logConfigIssues } from './config/log-issues.js';
 import { renderConfig } from './config/render.js';
 import { configJsonSchemaText } from './config/json-schema.js';
 import { Primary } from './primary/primary.js';
@@ -17,7 +19,7 @@ const DEFAULT_CONFFILE = '/etc/voyandz';
 const CONFFILE_ENV = 'VOYANDZ_CONFFILE';
 const DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
 
-const HELP = `usage: ${PROGRAM_NAME} [-f CONFIG] [--check] [--schema] [--log-level LEVEL] [--log-format json|pretty]
+const HELP = `usage: ${PROGRAM_NAME} [-f CONFIG] [--check] [--strict] [--schema] [--log-level LEVEL] [--log-format json|pretty]
                [-V|--version] [-h|--help]
        ${PROGRAM_NAME} hash-password | sign PATH --ttl SECONDS [-f CONFIG]
 
@@ -27,8 +29,12 @@ CONFIG (ffmpeg...) and serves their output to HTTP clients.
 options:
   -f, --file CONFIG  YAML config (default: $${CONFFILE_ENV}, else ${DEFAULT_CONFFILE},
                      else the bundled demo config)
-  --check            load and validate the config, print it resolved (or every
-                     error) and exit 0 (valid) or 1 (invalid); starts nothing
+  --check            load and validate the config, print it resolved, list its
+                     warnings and errors, and exit 1 if there is an error (0 with
+                     warnings alone); starts nothing
+  --strict           refuse a config with any problem, warnings included (like
+                     strict: true in the config); without it, unknown keys are
+                     warnings and a feed or stream with errors is disabled alone
   --schema           print the JSON Schema of the config file (for editors)
   --log-level LEVEL  trace, debug, info (default), warn, error, fatal
                      (or $VOYANDZ_LOG_LEVEL)
@@ -72,6 +78,7 @@ async function main(): Promise<number> {
       options: {
         file: { type: 'string', short: 'f' },
         check: { type: 'boolean' },
+        strict: { type: 'boolean' },
         schema: { type: 'boolean' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
@@ -106,15 +113,17 @@ async function main(): Promise<number> {
   }
 
   const { file, why } = chooseConfigFile(args.file);
+  const request = { file, strict: args.strict === true };
   if (args.check) {
-    const result = await loadConfigInThread(file);
+    const result = await loadConfigInThread(request);
     await closeConfigThreads();
     if (!result.ok) {
       process.stderr.write(`${result.message}\n`);
       return 1;
     }
+    if (result.issues.length > 0) process.stderr.write(`${result.issues.map(formatIssue).join('\n')}\n`);
     process.stdout.write(renderConfig(result.config));
-    return 0;
+    return hasErrors(result.issues) ? 1 : 0;
   }
 
   const log = createLogger({ name: PROGRAM_NAME });
@@ -124,13 +133,14 @@ async function main(): Promise<number> {
   else log.warn({ code: ERRORS.NO_FFMPEG.code }, ERRORS.NO_FFMPEG.message());
   log.info({ file, why }, `config ${file} (${why})`);
 
-  const loaded = await loadConfigInThread(file);
+  const loaded = await loadConfigInThread(request);
   if (!loaded.ok) {
     process.stderr.write(`${loaded.message}\n`);
     log.fatal({ code: ERRORS.CONFIG_INVALID.code, issues: loaded.issues.length }, 'config rejected; nothing started');
     await closeConfigThreads();
     return 1;
   }
+  logConfigIssues(log, loaded.config, loaded.issues);
   let primary;
   try {
     primary = await Primary.start(loaded.config, log);
@@ -156,9 +166,13 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => {
     log.info({ file }, 'SIGHUP: reloading config');
-    void loadConfigInThread(file).then((result) => {
-      if (result.ok) primary.reload(result.config);
-      else log.error({ code: ERRORS.CONFIG_INVALID.code, errors: result.message }, 'reload failed; keeping the running config');
+    void loadConfigInThread(request).then((result) => {
+      if (!result.ok) {
+        log.error({ code: ERRORS.CONFIG_INVALID.code, errors: result.message }, 'reload failed; keeping the running config');
+        return;
+      }
+      logConfigIssues(log, result.config, result.issues);
+      primary.reload(result.config);
     });
   });
   return -1;

@@ -23,7 +23,12 @@ function define<const C extends string, A extends string[]>(
 }
 
 export const ERRORS = {
-  CONFIG_INVALID: define('VOYANDZ_ERR_CONFIG_INVALID', (file: string, count: string) => `${file}: ${count} error(s) in config`),
+  CONFIG_INVALID: define('VOYANDZ_ERR_CONFIG_INVALID', (file: string, counts: string) => `${file}: ${counts} in config`),
+  CONFIG_WARNING: define('VOYANDZ_ERR_CONFIG_WARNING', (issue: string) => `config warning: ${issue}`),
+  ENTRY_DISABLED: define(
+    'VOYANDZ_ERR_ENTRY_DISABLED',
+    (what: string, name: string, reason: string) => `${what} ${name} is disabled by its config errors; the rest runs: ${reason}`,
+  ),
   CONFIG_READ: define('VOYANDZ_ERR_CONFIG_READ', (file: string, reason: string) => `${file}: cannot read config: ${reason}`),
   LISTEN: define('VOYANDZ_ERR_LISTEN', (addr: string, reason: string) => `cannot listen on ${addr}: ${reason}`),
   NO_FFMPEG: define('VOYANDZ_ERR_NO_FFMPEG', () => 'no ffmpeg on PATH and no bundled ffmpeg; install ffmpeg (e.g. apt-get install ffmpeg)'),
@@ -39,6 +44,7 @@ export const ERRORS = {
   BAD_REQUEST: define('VOYANDZ_ERR_BAD_REQUEST', (reason: string) => `bad request: ${reason}`, 400),
   BAD_URL: define('VOYANDZ_ERR_BAD_URL', (path: string) => `malformed percent-encoding in ${path}`, 400),
   METHOD_NOT_ALLOWED: define('VOYANDZ_ERR_METHOD_NOT_ALLOWED', (method: string, allowed = 'GET or HEAD') => `method ${method} not allowed; use ${allowed}`, 405),
+  STREAM_DISABLED: define('VOYANDZ_ERR_STREAM_DISABLED', (name: string, reason: string) => `stream ${name} is disabled by a config error: ${reason}`, 503),
   STREAM_UNAVAILABLE: define('VOYANDZ_ERR_STREAM_UNAVAILABLE', (name: string, reason: string) => `stream ${name} is unavailable: ${reason}`, 503),
   STREAM_FAILED: define(
     'VOYANDZ_ERR_STREAM_FAILED',
@@ -62,6 +68,12 @@ export const ERRORS = {
   PROGRAM_LOG: define(
     'VOYANDZ_ERR_PROGRAM_LOG',
     (path: string, reason: string) => `cannot write program stderr to ${path}: ${reason}; further errors for this file are not logged`,
+  ),
+  MULTIPART_BOUNDARY: define(
+    'VOYANDZ_ERR_MULTIPART_BOUNDARY',
+    (stream: string, written: string, declared: string) =>
+      `stream ${stream}: its program writes multipart boundary "${written}" but the mimetype says "${declared}"; ` +
+      `late joiners start at "${written}" parts (fix the mimetype: players read the boundary from it)`,
   ),
   FEED_NOT_LOCAL: define('VOYANDZ_ERR_FEED_NOT_LOCAL', (name: string, feed: string) => `${name}: feed ${feed} is not run by this worker; the program gets no input`),
   WORKER_EXIT: define('VOYANDZ_ERR_WORKER_EXIT', (id: string, how: string) => `worker ${id} exited (${how}); restarting it`),

@@ -22,7 +22,7 @@ test('every feed of a multi-feed stream is in the stream\'s component', () => {
       '',
     ].join('\n'),
     'config.yaml',
-  );
+  ).config;
   const components = findComponents(config).map((c) => ({ feeds: c.feeds.sort(), streams: c.streams }));
   assert.deepEqual(components, [
     { feeds: ['cam', 'mic'], streams: ['av'] },

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, startServer } from './helpers/server.js';
-import { capture } from './helpers/clients.js';
+import { capture, getText } from './helpers/clients.js';
 import { VERSION } from '../src/version.js';
 
 const run = promisify(execFile);
@@ -40,21 +40,96 @@ test('--check prints the resolved config of the bundled demo', async () => {
   const result = await cli(['--check', '-f', 'config/demo.yaml']);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /listenport: 8090/);
-  assert.match(result.stdout, /url: \/stream\/ts/);
+  assert.match(result.stdout, /^ {2}ts:$/m);
+  assert.match(result.stdout, /url: \/snapshot\.png/);
 });
 
-test('a bad config is rejected with file:line:column and key path, and nothing starts', async () => {
+test('a config with an error about the whole of it is rejected with file:line:column and key path, and nothing starts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-cli-'));
   try {
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'listenport: 8090\nstreams:\n  cam1:\n    command: ffmpeg -i - -f mpjpeg -\n    feed: nope\n');
+    writeFileSync(file, 'listenport: 0\nstreams:\n  cam1:\n    command: ffmpeg -i - -f mpjpeg -\n    feed: nope\n');
     const checked = await cli(['--check', '-f', file]);
     assert.equal(checked.code, 1);
+    assert.match(checked.stderr, /bad\.yaml:1:13: listenport: must be an integer from 1 to 65535/);
     assert.match(checked.stderr, /bad\.yaml:3:3: streams\.cam1\.mimetype: required/);
     assert.match(checked.stderr, /bad\.yaml:5:11: streams\.cam1\.feed: unknown feed "nope"/);
     const started = await cli(['-f', file]);
     assert.equal(started.code, 1);
-    assert.match(started.stderr, /streams\.cam1\.mimetype: required/);
+    assert.match(started.stderr, /listenport: must be an integer/);
+    assert.doesNotMatch(started.stdout, /listening on/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--check: warnings alone exit 0, an entry error exits 1; both are listed; --strict makes a warning fatal', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'voyandz-cli-'));
+  try {
+    const warned = join(dir, 'warned.yaml');
+    writeFileSync(warned, 'description: my cameras\nstreams:\n  ok: {command: cat, mimetype: x/y}\n');
+    const checked = await cli(['--check', '-f', warned]);
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.match(checked.stderr, /warned\.yaml:1:1: warning: description: unknown key/);
+    assert.match(checked.stdout, /ok:\n {4}command: cat/);
+    const strict = await cli(['--check', '--strict', '-f', warned]);
+    assert.equal(strict.code, 1);
+    assert.match(strict.stderr, /0 error\(s\) and 1 warning\(s\) in config/);
+
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, 'streams:\n  ok: {command: cat, mimetype: x/y}\n  bad: {command: cat, mimetype: x/y, feed: nope}\n');
+    const entry = await cli(['--check', '-f', broken]);
+    assert.equal(entry.code, 1);
+    assert.match(entry.stderr, /broken\.yaml:3:44: streams\.bad\.feed: unknown feed "nope"/);
+    assert.match(entry.stdout, /# disabled by their errors \(left out below\): streams\.bad/);
+    assert.doesNotMatch(entry.stdout, /^ {2}bad:/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an entry with errors is disabled alone: the rest serves, it answers 503 with its error and shows it on /stat', async () => {
+  const server = await startServer(`
+description: a top-level key the original ignored
+streams:
+  fine:
+    command: sh -c 'while :; do echo fine; sleep 0.2; done'
+    mimetype: text/plain
+  broken:
+    command: cat
+    mimetype: text/plain
+    feed: nope
+    url: /live/broken
+`);
+  try {
+    const fine = await capture(server.url('/stream/fine'), { bytes: 5 });
+    assert.equal(fine.status, 200);
+    assert.equal(fine.body.subarray(0, 5).toString(), 'fine\n');
+    for (const path of ['/stream/broken', '/live/broken']) {
+      const broken = await getText(server.url(path));
+      assert.equal(broken.status, 503, path);
+      assert.match(broken.text, /^VOYANDZ_ERR_STREAM_DISABLED: stream broken is disabled by a config error: .*voyandz\.yaml:\d+:11: streams\.broken\.feed: unknown feed "nope"/);
+    }
+    const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as { streams: { name: string; state: string; error?: string }[] };
+    const row = stat.streams.find((s) => s.name === 'broken');
+    assert.equal(row?.state, 'disabled');
+    assert.match(row.error ?? '', /unknown feed "nope"/);
+    assert.match((await getText(server.url('/stat'))).text, /class="badge disabled">disabled<\/span><\/h3>[^]*?<pre class="dead">[^<]*unknown feed &quot;nope&quot;/);
+    assert.ok(server.logs.some((line) => line.code === 'VOYANDZ_ERR_CONFIG_WARNING' && /description: unknown key/.test(String(line.msg))));
+    assert.ok(server.logs.some((line) => line.code === 'VOYANDZ_ERR_ENTRY_DISABLED' && line.stream === 'broken'));
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+test('strict: true refuses to start on a warning', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'voyandz-cli-'));
+  try {
+    const file = join(dir, 'strict.yaml');
+    writeFileSync(file, 'strict: true\nlistenport: 1\nnote: hello\nstreams:\n  ok: {command: cat, mimetype: x/y}\n');
+    const started = await cli(['-f', file]);
+    assert.equal(started.code, 1);
+    assert.match(started.stderr, /strict\.yaml:3:1: warning: note: unknown key/);
     assert.doesNotMatch(started.stdout, /listening on/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

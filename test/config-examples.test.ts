@@ -16,7 +16,8 @@ test('every example config in config/ loads, and names the JSON Schema for edito
   assert.ok(examples.length >= 3, `examples: ${examples.join(', ')}`);
   for (const name of examples) {
     const file = join(CONFIG_DIR, name);
-    const config = await loadConfigFile(file);
+    const { config, issues } = await loadConfigFile(file);
+    assert.deepEqual(issues, [], `${name} has problems`);
     assert.ok(Object.keys(config.streams).length > 0, `${name} serves no stream`);
     const firstLine = readFileSync(file, 'utf8').split('\n')[0];
     assert.equal(firstLine, '# yaml-language-server: $schema=./voyandz.schema.json', name);

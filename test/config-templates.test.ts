@@ -1,27 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError } from '../src/config/config-error.js';
-import { loadConfigText } from '../src/config/load.js';
-import type { ServerConfig } from '../src/config/types.js';
+import { load, problemsOf, yaml } from './helpers/config.js';
 
-/** One YAML line per argument, so a test reads with its line numbers in mind. */
-function yaml(...lines: string[]): string {
-  return `${lines.join('\n')}\n`;
-}
-
-function load(text: string): ServerConfig {
-  return loadConfigText(text, 'config.yaml');
-}
-
-function errorsOf(text: string): string[] {
-  try {
-    loadConfigText(text, 'config.yaml');
-  } catch (error) {
-    if (error instanceof ConfigError) return error.format().split('\n');
-    throw error;
-  }
-  return assert.fail('the config was accepted');
-}
+const errorsOf = problemsOf;
 
 const CAMERA_TEMPLATE = [
   'templates:',
@@ -104,7 +85,7 @@ test('a generated set expands a range, zero-padded ranges and the product of lis
   assert.deepEqual(Object.keys(config.feeds), ['cam1', 'cam2', 'cam3']);
   assert.equal(config.feeds.cam3.command, 'ffmpeg -i rtsp://10.0.0.3/ -s 640x360 -f mpegts -');
   assert.deepEqual(
-    Object.values(config.streams).map((s) => `${s.name} ${s.url} ${s.feed ?? '-'}`),
+    Object.values(config.streams).map((s) => `${s.name} ${s.altUrl ?? s.url} ${s.feed ?? '-'}`),
     [
       'cam1-hi /hi/1 cam1',
       'cam1-lo /lo/1 cam1',
@@ -160,7 +141,7 @@ test('template mistakes: unknown template, missing and unknown arguments, unknow
     [
       'config.yaml:4:14: templates.camera.command: unknown placeholder ${sise} (params: url, size)',
       // A stream template used by a feed: the stream-only key is pointed at in the template.
-      'config.yaml:8:5: feeds.cam2.mimetype: unknown key (known: command, mode, feed, resurrect, no-resurrect, stall_timeout, format, template, args)',
+      'config.yaml:8:5: warning: feeds.cam2.mimetype: unknown key (known: command, mode, feed, resurrect, no-resurrect, stall_timeout, format, template, args)',
       'config.yaml:10:21: feeds.cam1.template: unknown template "camra" (did you mean "camera"?)',
       'config.yaml:13:32: streams.a.args.lga: template view has no parameter "lga" (it has: lag)',
       'config.yaml:14:41: streams.b.url: unknown placeholder ${nope} (known: lag)',

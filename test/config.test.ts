@@ -4,29 +4,12 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../src/config/config-error.js';
-import { loadConfigFile, loadConfigText } from '../src/config/load.js';
+import { load, loadRunning, problemsOf, yaml } from './helpers/config.js';
+import { loadConfigFile } from '../src/config/load.js';
 import type { ServerConfig } from '../src/config/types.js';
 import { VoyandzError } from '../src/errors.js';
 
-/** One YAML line per argument, so a test reads with its line numbers in mind. */
-function yaml(...lines: string[]): string {
-  return `${lines.join('\n')}\n`;
-}
-
-function load(text: string): ServerConfig {
-  return loadConfigText(text, 'config.yaml');
-}
-
-/** The formatted issues of a config that must be rejected. */
-function errorsOf(text: string, file = 'config.yaml'): string[] {
-  try {
-    loadConfigText(text, file);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.format().split('\n');
-    throw error;
-  }
-  return assert.fail('the config was accepted');
-}
+const errorsOf = problemsOf;
 
 async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'voyandz-config-'));
@@ -57,6 +40,8 @@ const DEFAULTS = {
     admin: { allow: [], deny: [], users: null, signed: null },
     streams: {},
   },
+  strict: false,
+  disabled: { feeds: {}, streams: {} },
 };
 
 // ---------------------------------------------------------------- valid configs
@@ -93,7 +78,7 @@ test('an original-format config resolves to the expected config', () => {
       '  stat: true',
     ),
   );
-  const expected: ServerConfig = {
+  const expected: Omit<ServerConfig, 'written'> = {
     ...DEFAULTS,
     file: path.resolve('config.yaml'),
     pages: { home: true, stat: true, config: true },
@@ -103,7 +88,7 @@ test('an original-format config resolves to the expected config', () => {
         command: 'ffmpeg -f v4l2 -i /dev/video0 -f mpegts -',
         argv: ['ffmpeg', '-f', 'v4l2', '-i', '/dev/video0', '-f', 'mpegts', '-'],
         mode: { lingerSeconds: 30 },
-        resurrect: true,
+        resurrect: 'always',
         stallTimeoutSeconds: 15,
         format: 'auto',
       },
@@ -121,9 +106,9 @@ test('an original-format config resolves to the expected config', () => {
         mimetype: 'video/ts',
         client: 'shared',
         url: '/stream/1_video_rec',
-        resurrect: true,
+        resurrect: 'always',
         maxLagSeconds: 10,
-        shotTimeoutSeconds: 10,
+        shotTimeoutSeconds: 30,
         join: 'keyframe',
         lagPolicy: 'drop',
         burstSeconds: 1,
@@ -138,9 +123,9 @@ test('an original-format config resolves to the expected config', () => {
         mimetype: 'image/png',
         client: 'shared',
         url: '/stream/1_pic',
-        resurrect: true,
+        resurrect: 'always',
         maxLagSeconds: 10,
-        shotTimeoutSeconds: 10,
+        shotTimeoutSeconds: 30,
         join: 'raw',
         lagPolicy: 'drop',
         burstSeconds: 1,
@@ -155,10 +140,11 @@ test('an original-format config resolves to the expected config', () => {
         mimetype: 'multipart/x-mixed-replace;boundary=ffmpeg',
         feed: 'cam',
         client: 'exclusive',
-        url: '/cam/view',
-        resurrect: false,
+        url: '/stream/cam_view',
+        altUrl: '/cam/view',
+        resurrect: 'never',
         maxLagSeconds: 10,
-        shotTimeoutSeconds: 10,
+        shotTimeoutSeconds: 30,
         join: 'keyframe',
         lagPolicy: 'drop',
         burstSeconds: 1,
@@ -167,12 +153,15 @@ test('an original-format config resolves to the expected config', () => {
       },
     },
   };
-  assert.deepEqual(config, expected);
+  const { written, ...resolved } = config;
+  assert.deepEqual(resolved, expected);
+  assert.equal((written.feeds.cam as { mode: unknown }).mode, 30, 'the file\'s own values are kept for /config');
 });
 
 test('defaults: an empty file, a comment-only file and empty sections are valid configs without streams', () => {
   for (const text of ['', '# nothing yet\n', yaml('feeds:', 'streams:', 'pages:', 'logdir:  # /var/log/voyandz')]) {
-    assert.deepEqual(load(text), { ...DEFAULTS, file: path.resolve('config.yaml'), feeds: {}, streams: {} });
+    const { written: _written, ...resolved } = load(text);
+    assert.deepEqual(resolved, { ...DEFAULTS, file: path.resolve('config.yaml'), feeds: {}, streams: {} });
   }
 });
 
@@ -180,7 +169,7 @@ test('defaults: a stream and a feed with only their required keys', () => {
   const config = load(
     yaml('feeds:', '  f:', '    command: src', 'streams:', '  s:', '    command: out', '    mimetype: video/mp2t'),
   );
-  assert.deepEqual(config.feeds.f, { name: 'f', command: 'src', argv: ['src'], mode: 'on-demand', resurrect: true, stallTimeoutSeconds: 15, format: 'auto' });
+  assert.deepEqual(config.feeds.f, { name: 'f', command: 'src', argv: ['src'], mode: 'on-demand', resurrect: 'always', stallTimeoutSeconds: 15, format: 'auto' });
   assert.deepEqual(config.streams.s, {
     name: 's',
     command: 'out',
@@ -189,9 +178,9 @@ test('defaults: a stream and a feed with only their required keys', () => {
     mimetype: 'video/mp2t',
     client: 'shared',
     url: '/stream/s',
-    resurrect: true,
+    resurrect: 'always',
     maxLagSeconds: 10,
-    shotTimeoutSeconds: 10,
+    shotTimeoutSeconds: 30,
     join: 'keyframe',
     lagPolicy: 'drop',
     burstSeconds: 1,
@@ -245,7 +234,7 @@ test('new keys: workers, lag and shot limits (with per-stream overrides), client
   assert.equal(config.logKeep, 0);
   assert.deepEqual([config.streams.a.maxLagSeconds, config.streams.a.shotTimeoutSeconds], [5, 2.5]);
   assert.deepEqual([config.streams.b.maxLagSeconds, config.streams.b.shotTimeoutSeconds], [1, 30]);
-  assert.equal(config.streams.b.resurrect, false);
+  assert.equal(config.streams.b.resurrect, 'never');
 });
 
 test('feed modes: named, a number of seconds, a numeric string', () => {
@@ -287,7 +276,7 @@ test('YAML 1.1 like the original (PyYAML): yes/no/on/off are booleans, y and n a
     ),
   );
   assert.deepEqual(config.pages, { home: false, stat: false, config: true });
-  assert.deepEqual([config.feeds.n.argv, config.feeds.n.resurrect], [['y'], false]);
+  assert.deepEqual([config.feeds.n.argv, config.feeds.n.resurrect], [['y'], 'never']);
   assert.deepEqual([config.streams.y.mimetype, config.streams.y.feed], ['y', 'n']);
 });
 
@@ -305,7 +294,7 @@ test('YAML anchors and merge keys share settings between entries; errors point i
     ),
   );
   assert.deepEqual(
-    [config.streams.b.argv, config.streams.b.client, config.streams.b.url],
+    [config.streams.b.argv, config.streams.b.client, config.streams.b.altUrl],
     [['ffmpeg', '-i', '-', '-f', 'mpjpeg', '-'], 'exclusive', '/b'],
   );
   const broken = yaml('streams:', '  a: &base', '    command: a', '    type: sometimes', '  b:', '    <<: *base', '    feed: *nope');
@@ -363,7 +352,7 @@ test('logdir: relative to the config file, must exist', async () => {
     await mkdir(path.join(dir, 'logs'));
     const file = path.join(dir, 'voyandz.yaml');
     await writeFile(file, yaml('logdir: logs', 'listenport: 9000'));
-    const config = await loadConfigFile(file);
+    const { config } = await loadConfigFile(file);
     assert.equal(config.logdir, path.join(dir, 'logs'));
     assert.equal(config.file, file);
     assert.equal(config.listenport, 9000);
@@ -379,6 +368,7 @@ test('logdir: relative to the config file, must exist', async () => {
           column: 9,
           path: 'logdir',
           message: `directory "${path.join(dir, 'missing')}" does not exist`,
+          severity: 'error',
         },
       ]);
       return true;
@@ -436,6 +426,9 @@ test('rejects feed cycles, showing the cycle once', () => {
   );
   assert.deepEqual(errorsOf(text), [
     'config.yaml:2:25: feeds.a.feed: feed cycle: a -> b -> c -> a',
+    'config.yaml:3:25: feeds.b.feed: reads feed "c", which is disabled by its errors',
+    'config.yaml:4:25: feeds.c.feed: reads feed "a", which is disabled by its errors',
+    'config.yaml:5:25: feeds.d.feed: reads feed "a", which is disabled by its errors',
     'config.yaml:6:28: feeds.self.feed: feed cycle: self -> self',
   ]);
 });
@@ -486,7 +479,7 @@ test('rejects duplicate keys, pointing at the repetition', () => {
   ]);
 });
 
-test('rejects url collisions, reserved paths and urls that are not paths', () => {
+test('url collisions name both sides: another url, another stream\'s /stream/NAME, a page; a url that is no path', () => {
   const text = yaml(
     'streams:',
     '  a: {command: a, mimetype: x/y, url: /live}',
@@ -495,13 +488,24 @@ test('rejects url collisions, reserved paths and urls that are not paths', () =>
     '  d: {command: d, mimetype: x/y}',
     '  e: {command: e, mimetype: x/y, url: /metrics}',
     '  f: {command: f, mimetype: x/y, url: live}',
+    '  g: {command: g, mimetype: x/y, url: /watch/a}',
+    '  h: {command: h, mimetype: x/y, url: /healthz}',
+    '  i: {command: i, mimetype: x/y, url: "/my cam"}',
+    '  j: {command: j, mimetype: x/y, url: /stream/j}',
   );
   assert.deepEqual(errorsOf(text), [
     'config.yaml:3:39: streams.b.url: "/live" is already the url of stream a',
-    'config.yaml:5:3: streams.d.url: default url "/stream/d" is already the url of stream c',
+    'config.yaml:4:39: streams.c.url: "/stream/d" is the path of stream d (every stream answers at /stream/NAME)',
     'config.yaml:6:39: streams.e.url: "/metrics" is reserved for the Prometheus metrics',
-    'config.yaml:7:39: streams.f.url: must be a path starting with "/" (no spaces, "?" or "#")',
+    'config.yaml:7:39: streams.f.url: "/live" is already the url of stream a',
+    'config.yaml:8:39: streams.g.url: "/watch/a" is reserved for the player pages (/watch/NAME)',
+    'config.yaml:9:39: streams.h.url: "/healthz" is reserved for the liveness check',
+    'config.yaml:10:39: streams.i.url: must be a path, e.g. /live/cam (no spaces, "?" or "#")',
   ]);
+  const { config } = loadRunning(text);
+  assert.deepEqual(Object.keys(config.streams), ['a', 'd', 'j'], 'the others are disabled, the rest runs');
+  assert.equal(config.streams.j.altUrl, undefined, 'a url that is the stream\'s own path adds nothing');
+  assert.deepEqual(config.disabled.streams.c.urls, ['/stream/c', '/stream/d']);
 });
 
 test('rejects a logdir that is missing or not a directory', async () => {
@@ -553,7 +557,7 @@ test('rejects a top level that is not a mapping', () => {
   assert.deepEqual(errorsOf(yaml('# a comment', 'just a string')), [`config.yaml:2:1: ${message}`]);
 });
 
-test('rejects unknown keys, with a hint when one is close', () => {
+test('unknown keys are warnings, with a hint when one is close; the config runs without them', () => {
   const text = yaml(
     'listen_port: 8090',
     'pages:',
@@ -566,22 +570,25 @@ test('rejects unknown keys, with a hint when one is close', () => {
     'frobnicate: 1',
   );
   assert.deepEqual(errorsOf(text), [
-    'config.yaml:1:1: listen_port: unknown key (did you mean "listenport"?)',
-    'config.yaml:3:3: pages.stats: unknown key (did you mean "stat"?)',
+    'config.yaml:1:1: warning: listen_port: unknown key (did you mean "listenport"?)',
+    'config.yaml:3:3: warning: pages.stats: unknown key (did you mean "stat"?)',
     'config.yaml:5:3: streams.s.mimetype: required',
-    'config.yaml:7:5: streams.s.mime_type: unknown key (did you mean "mimetype"?)',
-    'config.yaml:8:5: streams.s.Feed: unknown key (did you mean "feed"?)',
-    'config.yaml:9:1: frobnicate: unknown key (known: listenaddr, listenport, logdir, pages, templates, generate, feeds, streams, ' +
-      'workers, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads)',
+    'config.yaml:7:5: warning: streams.s.mime_type: unknown key (did you mean "mimetype"?)',
+    'config.yaml:8:5: warning: streams.s.Feed: unknown key (did you mean "feed"?)',
+    'config.yaml:9:1: warning: frobnicate: unknown key (known: listenaddr, listenport, logdir, pages, templates, generate, feeds, streams, ' +
+      'workers, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads, strict)',
   ]);
+  const { config } = loadRunning(text);
+  assert.equal(config.listenport, 8090, 'listen_port is not read as listenport');
+  assert.deepEqual(Object.keys(config.disabled.streams), ['s']);
 });
 
-test('rejects names that cannot be URL paths or file names, and still checks their bodies', () => {
-  const text = yaml('streams:', '  my cam:', '    command: a', '  ..:', '    command: b', '    mimetype: x/y');
-  const nameMessage = 'invalid name: use only letters, digits, "_", "." and "-" (names become URL paths and file names)';
+test('rejects names that cannot be a URL path segment, and still checks their bodies', () => {
+  const text = yaml('streams:', '  my/cam:', '    command: a', '  ..:', '    command: b', '    mimetype: x/y');
+  const nameMessage = 'invalid name: it becomes a URL path segment, so no "/", no control characters and not only dots';
   assert.deepEqual(errorsOf(text), [
-    `config.yaml:2:3: streams.my cam: ${nameMessage}`,
-    'config.yaml:2:3: streams.my cam.mimetype: required',
+    `config.yaml:2:3: streams.my/cam: ${nameMessage}`,
+    'config.yaml:2:3: streams.my/cam.mimetype: required',
     `config.yaml:4:3: streams...: ${nameMessage}`,
   ]);
 });
@@ -646,17 +653,19 @@ test('reports every problem of a config at once, in file order', () => {
       'config.yaml:8:14: streams.cam1.command: has an unbalanced quote',
       'config.yaml:9:11: streams.cam1.feed: unknown feed "cam_1" (known: cam)',
       'config.yaml:10:10: streams.cam1.url: "/stat" is reserved for the status page',
-      'config.yaml:15:5: streams.cam2.clients: unknown key (did you mean "client"?)',
+      'config.yaml:14:11: streams.cam2.feed: reads feed "cam", which is disabled by its errors',
+      'config.yaml:15:5: warning: streams.cam2.clients: unknown key (did you mean "client"?)',
       'config.yaml:16:9: logdir: directory "/nonexistent/logs" does not exist',
     ];
     assert.equal(error.format(), lines.join('\n'));
-    assert.equal(error.message, `config.yaml: ${lines.length} error(s) in config\n${lines.join('\n')}`);
+    assert.equal(error.message, `config.yaml: ${lines.length - 1} error(s) and 1 warning(s) in config\n${lines.join('\n')}`);
     assert.deepEqual(error.issues[4], {
       file: 'config.yaml',
       line: 9,
       column: 11,
       path: 'streams.cam1.feed',
       message: 'unknown feed "cam_1" (known: cam)',
+      severity: 'error',
     });
   }
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from './helpers/server.js';
 import { capture, getText, sleep, waitFor } from './helpers/clients.js';
@@ -115,9 +116,11 @@ streams:
   }
 });
 
-test('SIGTERM with clients and programs running: exit 0 and no program left behind', async () => {
+test('SIGTERM with clients and programs running: exit 0, no program left behind, feed readers end by end of input', async (t) => {
+  const logdir = mkdtempSync(join(tmpdir(), 'voyandz-stop-'));
   const server = await startServer(`
 workers: 2
+logdir: ${logdir}
 feeds:
   cam:${feed('term-cam')}
   other:${feed('term-other')}
@@ -130,15 +133,28 @@ streams:
     command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -metadata comment=term-excl -
     mimetype: video/mp2t
 `);
-  // A client still waiting for its stream's first byte may see the connection close: not a failure here.
-  const clients = ['/stream/ts', '/stream/ts2', '/stream/excl', '/stream/ts'].map((path) =>
-    capture(server.url(path), { ms: 20000 }).catch((error: unknown) => error),
-  );
-  await waitFor(() => pidsWithToken('term-').length >= 3, 15000);
-  assert.equal(await server.stop(), 0);
-  await Promise.all(clients);
-  await sleep(300);
-  assert.deepEqual(pidsWithToken('term-'), [], 'no program survives the server');
+  try {
+    // A client still waiting for its stream's first byte may see the connection close: not a failure here.
+    const clients = ['/stream/ts', '/stream/ts2', '/stream/excl', '/stream/ts'].map((path) =>
+      capture(server.url(path), { ms: 20000 }).catch((error: unknown) => error),
+    );
+    await waitFor(() => pidsWithToken('term-').length >= 3, 15000);
+    await sleep(1500); // past ffmpeg's probing: the programs copy packets
+    const stopping = Date.now();
+    const stopped = server.stop();
+    await waitFor(() => pidsWithToken('term-').length === 0, 10000, 20);
+    t.diagnostic(`every program gone ${Date.now() - stopping} ms after SIGTERM`);
+    assert.equal(await stopped, 0);
+    await Promise.all(clients);
+    assert.deepEqual(pidsWithToken('term-'), [], 'no program survives the server');
+    // Their feed ended, then their stdin was closed: they ended as at the end of any input, no signal needed.
+    for (const name of ['stream_ts.log', 'stream_ts2.log', 'stream_excl.log']) {
+      const notes = readFileSync(join(logdir, name), 'utf8').match(/voyandz: (?!start).*/g) ?? [];
+      assert.match(notes.at(-1) ?? '', /exit code 0 after \d+ ms/, `${name}: ${notes.join(' | ')}`);
+    }
+  } finally {
+    rmSync(logdir, { recursive: true, force: true });
+  }
 });
 
 test('a failing feed is restarted with a growing back-off and its stderr logged; resurrect: false leaves it dead', async () => {
@@ -184,7 +200,7 @@ streams:
     assert.equal(once?.restarts, 0);
     assert.equal(once.state, 'dead');
     const onceLog = server.logs.find((l) => l.feed === 'once' && l.code === 'VOYANDZ_ERR_PROGRAM_EXIT');
-    assert.match(String(onceLog?.msg), /not restarted \(resurrect: false\)/);
+    assert.match(String(onceLog?.msg), /not restarted \(resurrect: never\)/);
     assert.match(String(onceLog?.stderr), /once-camera-gone/);
   } finally {
     assert.equal(await server.stop(), 0);

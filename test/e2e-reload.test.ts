@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer } from './helpers/server.js';
-import { capture, getText, sleep } from './helpers/clients.js';
+import { capture, getText, sleep, waitFor } from './helpers/clients.js';
 
 const cam = `
   cam:
@@ -42,12 +42,24 @@ test('SIGHUP reloads the config: new streams appear, removed ones 404, unchanged
     assert.equal(a.status, 200);
     assert.ok(a.body.length > sentAtReload + 10_000, `client of unchanged stream a got ${a.body.length - sentAtReload} bytes after the reload`);
 
-    writeFileSync(file, `${header}streams:\n  broken:\n    feed: nope\n`);
+    writeFileSync(file, `${header}max_lag: 0\nstreams:\n  broken:\n    feed: nope\n`);
     const failed = server.waitForLog((line) => typeof line.msg === 'string' && line.msg.startsWith('reload failed'), 10000);
     server.process.kill('SIGHUP');
     const failure = await failed;
+    assert.match(String(failure.errors), /max_lag: must be a number of seconds > 0/);
     assert.match(String(failure.errors), /streams\.broken/);
     assert.equal((await getText(server.url('/')).then((r) => r.text)).includes('/stream/b'), true, 'running config kept');
+
+    // An error inside one entry is handled as at start: that entry is disabled, the rest is applied.
+    writeFileSync(file, `${header}feeds:${cam}\nstreams:${copyStream('b')}\n  broken:\n    feed: nope\n`);
+    const reloads = (): number => server.logs.filter((line) => line.msg === 'config reloaded').length;
+    const before = reloads();
+    server.process.kill('SIGHUP');
+    await waitFor(() => reloads() > before, 10000, 100, 'the second reload');
+    assert.equal((await getText(server.url('/stream/a'))).status, 404, 'the rest of the new config is applied');
+    const broken = await getText(server.url('/stream/broken'));
+    assert.equal(broken.status, 503);
+    assert.match(broken.text, /VOYANDZ_ERR_STREAM_DISABLED/);
   } finally {
     assert.equal(await server.stop(), 0);
   }

@@ -51,14 +51,16 @@ test('shared MPEG-TS: 20 clients over 2 workers get identical bytes, ffprobe dec
     const captures = [await first, ...(await Promise.all(others))];
     const reference = captures[0]?.body ?? Buffer.alloc(0);
     assert.ok(reference.length > 50_000, `first client got ${reference.length} bytes`);
-    // Every client starts with the join header: the stream's PAT and PMT packets (join: auto = keyframe).
-    const JOIN_HEADER = 2 * 188;
+    // The first client, there from the start, gets the program's bytes from byte 0 (its SDT first);
+    // joiners start with the join header: the stream's PAT and PMT packets (join: auto = keyframe).
     for (const [i, c] of captures.entries()) {
       assert.equal(c.status, 200);
       assert.equal(c.headers['content-type'], 'video/mp2t');
       assert.ok(c.body.length > 10_000, `client ${i} got ${c.body.length} bytes`);
       const pid = (at: number): number => ((c.body[at + 1] & 0x1f) << 8) | c.body[at + 2];
-      assert.ok(c.body[0] === 0x47 && pid(0) === 0 && c.body[188] === 0x47, `client ${i} starts with PAT + PMT`);
+      if (i === 0) assert.ok(c.body[0] === 0x47 && pid(0) === 0x11, 'the first client starts with the SDT, as the program wrote it');
+      else assert.ok(c.body[0] === 0x47 && pid(0) === 0 && c.body[188] === 0x47, `client ${i} starts with PAT + PMT`);
+      const JOIN_HEADER = i === 0 ? 0 : 2 * 188;
       // Past that, every client sees the same bytes as the first one from the point it joined.
       const at = reference.indexOf(c.body.subarray(JOIN_HEADER, JOIN_HEADER + 2048));
       assert.ok(at >= 0, `client ${i}'s first bytes are in the reference stream`);

@@ -434,7 +434,7 @@ function markerPolicy(mode: JoinMode): ContainerJoinPolicy {
   return new ContainerJoinPolicy('marker', mode, () => new MarkerParser(), () => undefined);
 }
 
-test('join next-keyframe: a sink is parked until the next keyframe, then gets header + data from it', async () => {
+test('join next-keyframe: a sink there before the first byte gets the stream from it; a later one is parked until the next keyframe', async () => {
   const lb = await loopback(2);
   const [early, late] = lb.pairs;
   const fan = new Fanout({ name: 'next', maxLagMs: 60_000, joinPolicy: markerPolicy('next-keyframe') });
@@ -442,7 +442,7 @@ test('join next-keyframe: a sink is parked until the next keyframe, then gets he
     fan.addSink(early.sink);
     await until(() => fan.sinkCount === 1, 'early sink parked');
     fan.push(Buffer.from('K1.'));
-    await until(() => early.received === 6, 'early sink released at the first keyframe');
+    await until(() => early.received === 3, 'early sink released at the program start');
     fan.push(Buffer.from('aaa'));
     await tick();
     fan.addSink(late.sink);
@@ -454,38 +454,113 @@ test('join next-keyframe: a sink is parked until the next keyframe, then gets he
     fan.push(Buffer.from('K2.'));
     await tick();
     fan.push(Buffer.from('ccc'));
-    await until(() => late.received === 9 && early.received === 18, 'both got the rest');
+    await until(() => late.received === 9 && early.received === 15, 'both got the rest');
     assert.equal(bytesOf(late).toString(), 'HDRK2.ccc');
-    assert.equal(bytesOf(early).toString(), 'HDRK1.aaabbbK2.ccc');
+    assert.equal(bytesOf(early).toString(), 'K1.aaabbbK2.ccc', 'from byte 0, as the program wrote it: no cached header');
   } finally {
     fan.end();
     await lb.close();
   }
 });
 
-test('join keyframe: no keyframe held yet parks; a parked sink that waits a whole max_lag joins raw', async () => {
-  const lb = await loopback(3);
-  const [waiting, starved, gone] = lb.pairs;
-  const fan = new Fanout({ name: 'key', maxLagMs: 300, joinPolicy: markerPolicy('keyframe') });
+test('join keyframe: byte 0 until a second join point (what no cached header holds: ID3, SDT), then header + latest keyframe', async () => {
+  const lb = await loopback(4);
+  const [first, early, late, restarted] = lb.pairs;
+  const fan = new Fanout({ name: 'key', maxLagMs: 60_000, joinPolicy: markerPolicy('keyframe') });
   try {
+    fan.addSink(first.sink);
+    fan.push(Buffer.from('id3'));
+    await until(() => first.received === 3, 'the first sink gets the first bytes');
+    fan.push(Buffer.from('K1.'));
+    await tick();
+    fan.addSink(early.sink);
+    fan.push(Buffer.from('aaa'));
+    await tick();
+    fan.push(Buffer.from('K2.'));
+    await tick();
+    fan.addSink(late.sink);
+    fan.push(Buffer.from('bbb'));
+    await until(() => late.received === 9, 'the late sink got header + K2');
+    assert.equal(bytesOf(late).toString(), 'HDRK2.bbb');
+    assert.equal(bytesOf(early).toString(), 'id3K1.aaaK2.bbb', 'before the second keyframe: from byte 0');
+    assert.equal(bytesOf(first).toString(), 'id3K1.aaaK2.bbb');
+
+    fan.restart();
+    fan.addSink(restarted.sink);
+    fan.push(Buffer.from('new'));
+    await until(() => restarted.received === 3, 'a sink waiting across a restart starts at the new program\'s first byte');
+    assert.equal(bytesOf(restarted).toString(), 'new');
+  } finally {
+    fan.end();
+    await lb.close();
+  }
+});
+
+test('a parked sink waits at most max_lag while no GOP is known, then at most one GOP; then it joins raw', async () => {
+  const lb = await loopback(3);
+  const [starved, waiting, gopBound] = lb.pairs;
+  let clock = 0;
+  const fan = new Fanout({ name: 'starved', maxLagMs: 300, now: () => clock, joinPolicy: markerPolicy('next-keyframe') });
+  const gop = new Fanout({ name: 'gop', maxLagMs: 60_000, now: () => clock, joinPolicy: markerPolicy('next-keyframe') });
+  try {
+    fan.push(Buffer.from('K0.'));
+    await tick();
+    fan.addSink(starved.sink);
+    clock += 200;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a lag-check period
     fan.push(Buffer.from('xxx'));
     await tick();
-    fan.addSink(waiting.sink);
-    fan.push(Buffer.from('K1.'));
-    await until(() => waiting.received === 6, 'released at the keyframe');
-    assert.equal(bytesOf(waiting).toString(), 'HDRK1.');
-
-    const raw = new Fanout({ name: 'starved', maxLagMs: 300, joinPolicy: markerPolicy('next-keyframe') });
-    raw.addSink(starved.sink);
-    raw.addSink(gone.sink);
-    gone.client.destroy();
-    await until(() => raw.sinkCount === 1, 'a parked sink that closes is removed');
-    await new Promise((resolve) => setTimeout(resolve, 700)); // lag limit + a lag-check period
-    raw.push(Buffer.from('yyy'));
-    await until(() => starved.received === 3, 'timed out: raw join at the live edge');
+    assert.equal(starved.received, 0, 'still within max_lag');
+    clock += 150;
+    await until(() => fan.sinkCount === 1 && starved.received === 0, 'parked');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    fan.push(Buffer.from('yyy'));
+    await until(() => starved.received === 3, 'timed out after max_lag: raw join at the live edge');
     assert.equal(bytesOf(starved).toString(), 'yyy');
-    raw.end();
-    await starved.ended;
+
+    // Keyframes every 100 ms on the fan-out clock: one GOP is 100 ms, far below max_lag.
+    for (let i = 0; i < 4; i++) {
+      gop.push(Buffer.from(`K${i}.`));
+      await tick();
+      clock += 100;
+    }
+    gop.addSink(waiting.sink);
+    gop.addSink(gopBound.sink);
+    waiting.client.destroy();
+    clock += 150; // the next keyframe is late by half a GOP
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    gop.push(Buffer.from('zzz'));
+    await until(() => gopBound.received === 3, 'unparked after one GOP, not after max_lag (60 s)');
+    assert.equal(bytesOf(gopBound).toString(), 'zzz');
+  } finally {
+    fan.end();
+    gop.end();
+    await lb.close();
+  }
+});
+
+test('a stream in which the policy never finds a join point: once its start left the ring, joiners start raw at once', async () => {
+  const lb = await loopback(2);
+  const [first, later] = lb.pairs;
+  let clock = 0;
+  let fellBack = '';
+  const policy = new ContainerJoinPolicy('marker', 'keyframe', () => new MarkerParser(), (reason) => (fellBack = reason));
+  const fan = new Fanout({ name: 'none', maxLagMs: 300, now: () => clock, joinPolicy: policy });
+  try {
+    fan.push(Buffer.from('aaa'));
+    await tick();
+    fan.addSink(first.sink);
+    await until(() => first.received === 3, 'the stream start is a join point');
+    for (let i = 0; i < 5; i++) {
+      clock += 100;
+      fan.push(Buffer.from('bbb'));
+      await tick();
+    }
+    fan.addSink(later.sink);
+    fan.push(Buffer.from('ccc'));
+    await until(() => later.received === 3, 'joined raw at once');
+    assert.equal(bytesOf(later).toString(), 'ccc');
+    assert.match(fellBack, /no join point/);
   } finally {
     fan.end();
     await lb.close();
@@ -555,7 +630,8 @@ test('lag policy skip: a sink more than max_lag behind jumps to the latest keyfr
     fan.addSink(fast.sink);
     const skipping = fan.addSink(skipper.sink, {}, 'skip');
     fan.addSink(peer.sink, { kind: 'peer' }, 'resync');
-    await until(() => fast.received >= CHUNK + 3, 'fast reader has the first keyframe');
+    // Joined before a second join point: from byte 0, as the program wrote it (no cached header).
+    await until(() => fast.received >= CHUNK, 'fast reader has the first keyframe');
     skipper.client.pause();
     peer.client.pause();
     while (fan.skippedForLag === 0 || fan.peerResyncs === 0) {
@@ -580,8 +656,8 @@ test('lag policy skip: a sink more than max_lag behind jumps to the latest keyfr
     await skipper.ended;
     const sent = Buffer.concat(all);
     const joined = bytesOf(skipper);
-    assert.equal(joined.subarray(0, 3).toString(), 'HDR', 'the header once, at its join');
-    const got = joined.subarray(3);
+    assert.equal(joined.readUInt32BE(1), 0, 'from the first chunk, with no header');
+    const got = joined;
     // What it got: runs of the stream in order, each run after the first starting at a keyframe further on.
     let at = 0;
     let skips = 0;
@@ -595,7 +671,7 @@ test('lag policy skip: a sink more than max_lag behind jumps to the latest keyfr
     }
     assert.ok(skips >= 1, 'it skipped');
     assert.equal(at, sent.length, 'and got everything after its last skip, to the end');
-    assert.ok(!got.includes(Buffer.from('HDR')), 'no second header');
+    assert.ok(!got.includes(Buffer.from('HDR')), 'no header sent at the skip');
   } finally {
     fan.end();
     await lb.close();

@@ -5,15 +5,7 @@ import { connect } from 'node:net';
 import { startServer, type RunningServer } from './helpers/server.js';
 import { getText, sleep, waitFor } from './helpers/clients.js';
 import { isProcessAlive } from '../load-tests/proc.js';
-
-/** A small deterministic PRNG: a failing mutation must replay. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { prng } from './helpers/random.js';
 
 const BASES = [
   'GET / HTTP/1.1\r\nHost: x\r\n\r\n',

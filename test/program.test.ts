@@ -137,6 +137,23 @@ test('a program ignoring SIGTERM is SIGKILLed after the grace period', async () 
   }
 });
 
+test('stop() of a program reading input closes it first: one that ends at end of input needs no signal', async () => {
+  const reader = run(['sh', '-c', 'cat >/dev/null; echo flushed'], { stdin: 'pipe' });
+  const out: Buffer[] = [];
+  reader.stdout.on('data', (c: Buffer) => out.push(c));
+  reader.stdin?.write('some input');
+  const exited = exitOf(reader);
+  await reader.stop();
+  const exit = await exited;
+  assert.deepEqual([exit.code, exit.signal, exit.stopped], [0, null, true]);
+  assert.equal(Buffer.concat(out).toString(), 'flushed\n', 'it finished its work');
+
+  const deaf = run(['sh', '-c', 'trap "exit 7" TERM; while :; do sleep 0.05; done'], { stdin: 'pipe' });
+  await until('the trap to be set', () => listDescendants(deaf.pid as number).length > 0);
+  await deaf.stop();
+  assert.equal((await exitOf(deaf)).code, 7, 'one that does not read its input gets SIGTERM after the wait, not a SIGKILL');
+});
+
 test('stdin and extra inputs: early close is harmless, fd 3 is readable', async () => {
   const head = run(['head', '-c', '1'], { stdin: 'pipe' });
   const big = Buffer.alloc(1 << 20);

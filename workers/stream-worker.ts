@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { createLogger } from '../src/log.js';
+import { runningPrograms } from '../src/pipeline/program.js';
 import type { PrimaryToWorker, WorkerMetricsJson, WorkerToPrimary } from '../src/cluster/messages.js';
 import { WorkerRuntime } from './stream/runtime.js';
 import { WorkerMetrics } from './stream/worker-metrics.js';
@@ -32,6 +33,8 @@ async function stop(orphaned: boolean): Promise<void> {
   if (stopping) return;
   stopping = true;
   await runtime.shutdown();
+  // Exclusive streams and shots: their programs end like the others (input closed, then signals), not by the exit hook's SIGKILL.
+  await Promise.all(runningPrograms().map((program) => program.stop()));
   // A primary that was killed cannot clean up after itself: its workers do.
   if (orphaned && runtimeDir !== null) rmSync(runtimeDir, { recursive: true, force: true });
   process.exit(0);

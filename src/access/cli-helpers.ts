@@ -49,11 +49,11 @@ export async function signCommand(args: string[], defaultConfig: () => string): 
   if (values.ttl === undefined || !Number.isInteger(ttl) || ttl <= 0) return fail('--ttl must be a number of seconds > 0');
   let config: ServerConfig;
   try {
-    config = await loadConfigFile(values.file ?? defaultConfig());
+    ({ config } = await loadConfigFile(values.file ?? defaultConfig()));
   } catch (error) {
     return fail(error instanceof ConfigError ? error.format() : (error as Error).message);
   }
-  const stream = Object.values(config.streams).find((s) => s.url === path);
+  const stream = Object.values(config.streams).find((s) => s.url === path || s.altUrl === path);
   const rules = (stream && entryOf(config.access.streams, stream.name)?.rules) ?? config.access.server;
   if (rules.signed === null) return fail(`${path}: no access.signed in ${config.file}`);
   const secret = trimSecret(readFileSync(rules.signed.secretFile));

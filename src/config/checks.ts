@@ -7,11 +7,16 @@
  * problems, and one round of fixing is enough.
  */
 import { accessSync, constants, statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { checkFeedInputs } from './feed-inputs.js';
+import { RESERVED_NAMES } from './entry-errors.js';
 import { entryOf } from './lookup.js';
 import { checkAccessFiles } from './access-checks.js';
 import type { PathIssue } from './path-issue.js';
+import { RESURRECT_MODES, URL_PATTERN } from './schema.js';
+import type { ResurrectMode } from './types.js';
 
 /** Paths the server answers itself; the pages are reserved even when disabled (they answer 403). */
 const RESERVED_URLS: Readonly<Record<string, string>> = {
@@ -20,10 +25,31 @@ const RESERVED_URLS: Readonly<Record<string, string>> = {
   '/stat.json': 'the status data',
   '/config': 'the config page',
   '/metrics': 'the Prometheus metrics',
+  '/healthz': 'the liveness check',
+  '/readyz': 'the readiness check',
 };
 
+/** Path prefixes of pages that exist once per stream. */
+const RESERVED_PREFIXES: Readonly<Record<string, string>> = {
+  '/watch/': 'the player pages (/watch/NAME)',
+};
+
+/** What a url collides with among the server's own pages, if anything. */
+function reservedPage(url: string): string | undefined {
+  const exact = entryOf(RESERVED_URLS, url);
+  if (exact !== undefined) return exact;
+  const prefix = Object.keys(RESERVED_PREFIXES).find((candidate) => url.startsWith(candidate) || `${url}/` === candidate);
+  return prefix === undefined ? undefined : RESERVED_PREFIXES[prefix];
+}
+
+/** Every stream answers here, whatever its url says (the original did too). */
 export function defaultUrl(streamName: string): string {
   return `/stream/${streamName}`;
+}
+
+/** `url: live/cam` means /live/cam, as it did in the original. */
+export function normaliseUrl(url: string): string {
+  return url.startsWith('/') ? url : `/${url}`;
 }
 
 /** Relative to the config file, not to wherever the server happens to be started from. */
@@ -46,6 +72,8 @@ export function checkConfig(data: unknown, configFile: string): PathIssue[] {
     ...checkResurrect('feeds', feeds),
     ...checkResurrect('streams', streams),
     ...checkLogdir(top.logdir, configFile),
+    ...checkListenaddr(top.listenaddr),
+    ...checkWorkers(top.workers),
     ...checkAccessFiles(data, configFile),
   ];
 }
@@ -95,43 +123,93 @@ function checkFeedCycles(feeds: Entries): PathIssue[] {
   return issues;
 }
 
-/** Every stream needs a path of its own; the first one to claim a path (in file order) keeps it. */
+/**
+ * A stream's url is a second path for it. It may not take a path that is
+ * already something: a page, another stream's /stream/NAME (which that
+ * stream keeps, as in the original) or an earlier stream's url.
+ */
 function checkUrls(streams: Entries): PathIssue[] {
+  const defaults = new Map(streams.map(([name]) => [defaultUrl(name), name]));
   const owners = new Map<string, string>();
   const issues: PathIssue[] = [];
   for (const [name, fields] of streams) {
-    const given = typeof fields.url === 'string' ? fields.url : undefined;
     // A malformed url is the schema's to report.
-    if (given !== undefined && !given.startsWith('/')) continue;
-    const url = given ?? defaultUrl(name);
-    const shown = given === undefined ? `default url "${url}"` : `"${url}"`;
-    const reserved = entryOf(RESERVED_URLS, url);
-    const owner = owners.get(url);
-    if (reserved !== undefined) {
-      issues.push({ path: ['streams', name, 'url'], message: `${shown} is reserved for ${reserved}` });
-    } else if (owner !== undefined) {
-      issues.push({ path: ['streams', name, 'url'], message: `${shown} is already the url of stream ${owner}` });
-    } else {
-      owners.set(url, name);
+    if (typeof fields.url !== 'string' || !URL_PATTERN.test(fields.url)) continue;
+    const url = normaliseUrl(fields.url);
+    if (url === defaultUrl(name)) continue;
+    const page = reservedPage(url);
+    const stream = defaults.get(url);
+    const earlier = owners.get(url);
+    const at = ['streams', name, 'url'];
+    if (page !== undefined) issues.push({ path: at, message: `"${url}" is reserved for ${page}` });
+    else if (stream !== undefined) issues.push({ path: at, message: `"${url}" is the path of stream ${stream} (every stream answers at /stream/NAME)` });
+    else if (earlier !== undefined) issues.push({ path: at, message: `"${url}" is already the url of stream ${earlier}` });
+    else owners.set(url, name);
+  }
+  return issues;
+}
+
+/** `no-resurrect` is the original's spelling of `resurrect: never`; saying both, differently, is a mistake. */
+function checkResurrect(kind: 'feeds' | 'streams', list: Entries): PathIssue[] {
+  const issues: PathIssue[] = [];
+  for (const [name, fields] of list) {
+    const mode = resurrectMode(fields.resurrect);
+    const noResurrect = fields['no-resurrect'];
+    if (mode === undefined || typeof noResurrect !== 'boolean') continue;
+    if (noResurrect === (mode !== 'never')) {
+      issues.push({
+        path: [kind, name, 'no-resurrect'],
+        message: `contradicts "resurrect: ${String(fields.resurrect)}"; keep one of the two`,
+      });
     }
   }
   return issues;
 }
 
-/** `no-resurrect` is the original's spelling of `resurrect: false`; saying both, differently, is a mistake. */
-function checkResurrect(kind: 'feeds' | 'streams', list: Entries): PathIssue[] {
-  const issues: PathIssue[] = [];
-  for (const [name, fields] of list) {
-    const resurrect = fields.resurrect;
-    const noResurrect = fields['no-resurrect'];
-    if (typeof resurrect === 'boolean' && typeof noResurrect === 'boolean' && resurrect === noResurrect) {
-      issues.push({
-        path: [kind, name, 'no-resurrect'],
-        message: `contradicts "resurrect: ${resurrect}"; keep one of the two`,
-      });
-    }
-  }
-  return issues;
+/** The resurrect mode a value names; undefined for anything else (the schema's to report). */
+export function resurrectMode(value: unknown): ResurrectMode | undefined {
+  if (value === true) return 'always';
+  if (value === false) return 'never';
+  return RESURRECT_MODES.find((mode) => mode === value);
+}
+
+/**
+ * Refused rather than half-working: a plain object would drop `__proto__`
+ * and find `constructor` where there is none. Checked on the data as parsed,
+ * before anything copies it into plain objects.
+ */
+export function checkReservedNames(data: unknown): PathIssue[] {
+  const top = asFields(data);
+  return (['feeds', 'streams', 'templates'] as const).flatMap((kind) =>
+    entries(top[kind])
+      .filter(([name]) => RESERVED_NAMES.has(name))
+      .map(([name]): PathIssue => ({ path: [kind, name], at: 'key', message: `"${name}" cannot be a name (JavaScript objects already have it); choose another` })),
+  );
+}
+
+/** A host name's labels (RFC 1123): letters, digits, inner hyphens. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** Found now rather than as a listen error after the workers have started. */
+function checkListenaddr(listenaddr: unknown): PathIssue[] {
+  if (typeof listenaddr !== 'string' || listenaddr === '') return [];
+  if (isIP(listenaddr) !== 0 || HOST_NAME.test(listenaddr)) return [];
+  return [{ path: ['listenaddr'], message: `"${listenaddr}" is neither an IP address (127.0.0.1, 0.0.0.0, ::) nor a host name` }];
+}
+
+/**
+ * Each worker is a Node process (~40 MB before any client): far more than
+ * the cores can run only costs memory and start time, and a typo (an extra
+ * zero) would fork thousands.
+ */
+function maxWorkers(): number {
+  return Math.min(256, 4 * os.availableParallelism());
+}
+
+function checkWorkers(workers: unknown): PathIssue[] {
+  if (typeof workers !== 'number' || workers <= maxWorkers()) return [];
+  const cpus = os.availableParallelism();
+  return [{ path: ['workers'], message: `${workers} is too many: at most ${maxWorkers()} (4 per CPU, ${cpus} here, and never more than 256)` }];
 }
 
 /** Programs' stderr goes there: find out now, not when the first program starts. */

@@ -16,6 +16,9 @@ const SHLEX_MESSAGES: Record<string, string> = {
 };
 
 export function splitCommand(command: string): SplitCommand {
+  // An argument is a C string: spawn would refuse it at start, long after --check said OK.
+  const nul = command.indexOf('\0');
+  if (nul >= 0) return { ok: false, message: `holds a NUL byte (character ${nul + 1}), which no program argument can carry` };
   let argv: string[];
   try {
     argv = split(command);

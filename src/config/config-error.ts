@@ -3,6 +3,7 @@
  * user has to go to, so one round of fixing is enough.
  */
 import { ERRORS } from '../errors.js';
+import type { Severity } from './path-issue.js';
 
 export interface ConfigIssue {
   /** The config file as the user named it (not made absolute: it is what they typed). */
@@ -14,12 +15,27 @@ export interface ConfigIssue {
   /** Key path, e.g. `streams.cam1.mimetype`; empty for the document as a whole. */
   path: string;
   message: string;
+  severity: Severity;
 }
 
-/** `config.yaml:14:5: streams.cam1.feed: unknown feed "cam_1" (known: cam1, cam2)` */
-function formatIssue(issue: ConfigIssue): string {
-  const where = `${issue.file}:${issue.line}:${issue.column}`;
-  return issue.path === '' ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
+/**
+ * `config.yaml:14:5: streams.cam1.feed: unknown feed "cam_1" (known: cam1, cam2)`;
+ * a warning says so after the position, as compilers do.
+ */
+export function formatIssue(issue: ConfigIssue): string {
+  const where = `${issue.file}:${issue.line}:${issue.column}:${issue.severity === 'warning' ? ' warning:' : ''}`;
+  return issue.path === '' ? `${where} ${issue.message}` : `${where} ${issue.path}: ${issue.message}`;
+}
+
+/** In file order: how a user reads a list of problems. */
+export function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function countIssues(issues: readonly ConfigIssue[]): string {
+  const errors = issues.filter((issue) => issue.severity === 'error').length;
+  const warnings = issues.length - errors;
+  return `${errors} error(s)${warnings > 0 ? ` and ${warnings} warning(s)` : ''}`;
 }
 
 export class ConfigError extends Error {
@@ -27,8 +43,8 @@ export class ConfigError extends Error {
   readonly issues: ConfigIssue[];
 
   constructor(file: string, issues: ConfigIssue[]) {
-    const sorted = [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
-    super(`${ERRORS.CONFIG_INVALID.message(file, String(sorted.length))}\n${sorted.map(formatIssue).join('\n')}`);
+    const sorted = sortIssues(issues);
+    super(`${ERRORS.CONFIG_INVALID.message(file, countIssues(sorted))}\n${sorted.map(formatIssue).join('\n')}`);
     this.name = 'ConfigError';
     this.issues = sorted;
   }

@@ -22,7 +22,11 @@ export interface PathIssue {
   source?: KeyPath;
   /** Which instance of a generated set, e.g. "n=3"; shown after the message. */
   note?: string;
+  /** A warning (an unknown key: the original ignored those) never stops anything; default: an error. */
+  severity?: Severity;
 }
+
+export type Severity = 'error' | 'warning';
 
 /** `streams.cam1.mimetype`; list items as `[2]`. */
 export function formatPath(path: KeyPath): string {

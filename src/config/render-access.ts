@@ -7,7 +7,7 @@ import { entryOf } from './lookup.js';
 import type { AccessRules, AccessSettings, UsersSource } from './access-types.js';
 import type { ServerConfig } from './types.js';
 
-const HIDDEN = '(hidden)';
+export const HIDDEN = '(hidden)';
 
 export function renderAccessKeys(access: AccessSettings): Record<string, unknown> {
   return {

@@ -16,6 +16,7 @@ export function renderConfig(config: ServerConfig): string {
     log_max_bytes: config.logMaxBytes,
     log_keep: config.logKeep,
     workers: config.workers,
+    strict: config.strict,
     stat_clients: config.statClients,
     max_lag: config.maxLagSeconds,
     pages: config.pages,
@@ -25,7 +26,7 @@ export function renderConfig(config: ServerConfig): string {
       Object.values(config.streams).map((stream) => [stream.name, { ...renderStream(stream), ...renderStreamAccessKeys(config.access, stream.name) }]),
     ),
   };
-  return `# ${config.file}, resolved: templates and sets expanded, defaults filled in\n${stringify(file, { lineWidth: 0 })}`;
+  return `# ${config.file}, resolved: templates and sets expanded, defaults filled in\n${disabledNote(config)}${stringify(file, { lineWidth: 0 })}`;
 }
 
 function renderFeed(feed: FeedConfig): Record<string, unknown> {
@@ -48,7 +49,7 @@ function renderStream(stream: StreamConfig): Record<string, unknown> {
     ...(stream.inputs === undefined ? {} : { feeds: renderInputs(stream.inputs) }),
     client: stream.client,
     join: stream.join,
-    url: stream.url,
+    ...(stream.altUrl === undefined ? {} : { url: stream.altUrl }),
     resurrect: stream.resurrect,
     max_lag: stream.maxLagSeconds,
     burst: stream.burstSeconds,
@@ -64,6 +65,15 @@ function renderInputs(inputs: readonly StreamInput[]): string[] | Record<string,
   return inputs.every((input) => input.alias === input.feed)
     ? inputs.map((input) => input.feed)
     : Object.fromEntries(inputs.map((input) => [input.alias, input.feed]));
+}
+
+/** Entries with errors are left out of what runs: say which, so the output is not mistaken for the whole file. */
+function disabledNote(config: ServerConfig): string {
+  const names = [
+    ...Object.keys(config.disabled.feeds).map((name) => `feeds.${name}`),
+    ...Object.keys(config.disabled.streams).map((name) => `streams.${name}`),
+  ];
+  return names.length === 0 ? '' : `# disabled by their errors (left out below): ${names.join(', ')}\n`;
 }
 
 function renderMode(mode: FeedMode): string | number {

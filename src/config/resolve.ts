@@ -5,16 +5,19 @@
  * Runs only on a config with no issues, so it never fails.
  */
 import os from 'node:os';
-import { defaultUrl, resolveLogdir } from './checks.js';
+import { defaultUrl, normaliseUrl, resolveLogdir, resurrectMode } from './checks.js';
 import { splitCommand } from './command.js';
 import { inputsOf, substituteInputs } from './feed-inputs.js';
 import { resolveAccess } from './resolve-access.js';
 import { resolveJoin } from '../fanout/join/container.js';
 import { FEED_MODES, type RawConfig, type RawFeed, type RawStream } from './schema.js';
-import type { FeedConfig, FeedMode, ServerConfig, StreamConfig } from './types.js';
+import type { FeedConfig, FeedMode, ResurrectMode, ServerConfig, StreamConfig } from './types.js';
+
+/** What the loader learnt beyond the schema's view: entries left out, and the file's own values. */
+export type LoadFindings = Pick<ServerConfig, 'disabled' | 'written'>;
 
 /** `configFile` is absolute. */
-export function resolveConfig(raw: RawConfig, configFile: string): ServerConfig {
+export function resolveConfig(raw: RawConfig, configFile: string, findings: LoadFindings): ServerConfig {
   const feeds: Record<string, FeedConfig> = {};
   for (const [name, feed] of Object.entries(raw.feeds)) feeds[name] = resolveFeed(name, feed, raw);
   const streams: Record<string, StreamConfig> = {};
@@ -33,6 +36,8 @@ export function resolveConfig(raw: RawConfig, configFile: string): ServerConfig 
     feeds,
     streams,
     access: resolveAccess(raw, configFile),
+    strict: raw.strict,
+    ...findings,
   };
 }
 
@@ -60,7 +65,8 @@ function resolveStream(name: string, stream: RawStream, raw: RawConfig): StreamC
     ...(stream.feed === undefined ? {} : { feed: stream.feed }),
     ...(inputs === undefined ? {} : { inputs }),
     client: stream.client,
-    url: stream.url ?? defaultUrl(name),
+    url: defaultUrl(name),
+    ...altUrlOf(name, stream.url),
     resurrect: resurrectOf(stream),
     maxLagSeconds: stream.max_lag ?? raw.max_lag,
     burstSeconds: Math.min(stream.burst, stream.max_lag ?? raw.max_lag),
@@ -86,6 +92,12 @@ function modeOf(mode: RawFeed['mode']): FeedMode {
   return named ?? { lingerSeconds: Number(mode) };
 }
 
-function resurrectOf(entry: { resurrect?: boolean | undefined; 'no-resurrect'?: boolean | undefined }): boolean {
-  return entry.resurrect ?? !(entry['no-resurrect'] ?? false);
+/** The url as a path of its own; none when it is the stream's /stream/NAME anyway. */
+function altUrlOf(name: string, url: string | undefined): { altUrl?: string } {
+  if (url === undefined || normaliseUrl(url) === defaultUrl(name)) return {};
+  return { altUrl: normaliseUrl(url) };
+}
+
+function resurrectOf(entry: { resurrect?: boolean | string | undefined; 'no-resurrect'?: boolean | undefined }): ResurrectMode {
+  return resurrectMode(entry.resurrect) ?? (entry['no-resurrect'] === true ? 'never' : 'always');
 }

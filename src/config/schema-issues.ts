@@ -24,7 +24,8 @@ function toPathIssues(issues: readonly z.core.$ZodIssue[], prefix: KeyPath, data
     const path = [...prefix, ...issue.path.map(pathSegment)];
     switch (issue.code) {
       case 'unrecognized_keys':
-        return issue.keys.map((key) => ({ path: [...path, key], message: unknownKey(key, path), at: 'key' }));
+        // The original ignored keys it did not know; a typo still deserves a word.
+        return issue.keys.map((key) => ({ path: [...path, key], message: unknownKey(key, path), at: 'key', severity: 'warning' }));
       case 'invalid_key':
         return [{ path, message: issue.issues[0]?.message ?? 'invalid name', at: 'key' }, ...checkEntry(path, data)];
       default:

@@ -34,15 +34,17 @@ const stallTimeout = (what: string) =>
 const FEED_FORMATS = ['auto', 'raw', 'mpegts', 'matroska', 'fmp4', 'flv', 'mpjpeg', 'mp3', 'adts'] as const;
 
 /**
- * Feed and stream names become URL paths (/stream/NAME) and log file names
- * (logdir/stream_NAME.log): keep them to characters that need no escaping,
- * and not only dots ("..", which clients normalise away).
+ * Feed and stream names become URL paths (/stream/NAME, percent-encoded) and
+ * log file names (made safe when written): like the original, any text
+ * works, spaces and non-ASCII letters included, except what no path segment
+ * can hold: a "/", control characters, or only dots ("..", which clients
+ * normalise away).
  */
-const NAME_PATTERN = /^(?!\.+$)[A-Za-z0-9_.-]+$/;
-const NAME_MESSAGE = 'invalid name: use only letters, digits, "_", "." and "-" (names become URL paths and file names)';
+const NAME_PATTERN = /^(?!\.+$)[^/\p{Cc}]+$/u;
+const NAME_MESSAGE = 'invalid name: it becomes a URL path segment, so no "/", no control characters and not only dots';
 
-/** A path a client can request: no whitespace, no query or fragment. */
-const URL_PATTERN = /^\/[^\s?#]*$/;
+/** A path a client can request: no whitespace, no query or fragment; the leading "/" may be left out, as the original allowed. */
+export const URL_PATTERN = /^\/?[^\s?#/][^\s?#]*$|^\/$/;
 
 export const FEED_MODES = ['on-demand', 'continuous', 'autostart'] as const;
 const MODE_MESSAGE = 'must be on-demand, continuous, autostart or a number of seconds >= 0';
@@ -92,10 +94,17 @@ const templateArgs = z
   .optional()
   .describe('Values for the template\'s params, each written ${NAME} in the template. A param without a default is required.');
 
+export const RESURRECT_MODES = ['always', 'on-failure', 'never'] as const;
+const RESURRECT = says('must be always, on-failure, never, true (always) or false (never)');
+
 const resurrect = z
-  .boolean(BOOLEAN)
+  .union([z.enum(RESURRECT_MODES, RESURRECT), z.boolean(RESURRECT)], RESURRECT)
   .optional()
-  .describe('Restart the program, with a growing back-off, when it dies while it is needed. Default: true.');
+  .describe(
+    'Whether the program is restarted (with a growing back-off) when it exits while it is needed. always (or true): ' +
+      'whatever the exit. on-failure: unless it exited with code 0, so a finite clip plays once and its clients\' ' +
+      'responses end. never (or false): its clients\' responses end. Default: always.',
+  );
 
 const noResurrect = z
   .boolean(BOOLEAN)
@@ -168,10 +177,10 @@ export const StreamSchema = z
             'exclusive: one program per client, for formats a player cannot join mid-way.',
         ),
       url: z
-        .string(says('must be a path starting with "/"'))
-        .regex(URL_PATTERN, { error: 'must be a path starting with "/" (no spaces, "?" or "#")' })
+        .string(says('must be a path, e.g. /live/cam'))
+        .regex(URL_PATTERN, { error: 'must be a path, e.g. /live/cam (no spaces, "?" or "#")' })
         .optional()
-        .describe('Path the stream is served at. Default: /stream/NAME.'),
+        .describe('A second path the stream is served at, besides /stream/NAME ("live/cam" means "/live/cam").'),
       resurrect,
       'no-resurrect': noResurrect,
       max_lag: z
@@ -379,7 +388,7 @@ export const ConfigSchema = z
       shot_timeout: z
         .number(SECONDS)
         .positive(SECONDS)
-        .default(10)
+        .default(30)
         .describe('A shot taking longer is answered 504 and its program killed. Per stream: shot_timeout.'),
       stat_clients: z
         .boolean(BOOLEAN)
@@ -398,6 +407,13 @@ export const ConfigSchema = z
         .default(3)
         .describe('Rotated logs kept per program (NAME.log.1 .. NAME.log.N); 0 keeps none.'),
       ...serverAccessKeys,
+      strict: z
+        .boolean(BOOLEAN)
+        .default(false)
+        .describe(
+          'Refuse to start (or to reload) on any problem in the config, warnings included (unknown keys). ' +
+            'Default: false: unknown keys are warnings, and an entry with errors is disabled while the rest runs. Also --strict.',
+        ),
     },
     says('must be a mapping of settings (listenport:, feeds:, streams:, ...)'),
   )

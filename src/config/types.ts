@@ -9,6 +9,13 @@ import type { AccessSettings } from './access-types.js';
 
 export type FeedMode = 'on-demand' | 'continuous' | 'autostart' | { lingerSeconds: number };
 
+/**
+ * Whether a program that exits while it is needed is started again:
+ * `always`, `on-failure` (not after exit code 0: a finite clip ends) or
+ * `never`. A program not started again ends its readers' responses.
+ */
+export type ResurrectMode = 'always' | 'on-failure' | 'never';
+
 export interface FeedConfig {
   name: string;
   /** The command as written (after templating), for /config and logs. */
@@ -18,12 +25,12 @@ export interface FeedConfig {
   mode: FeedMode;
   /** Parent feed whose bytes this feed's program reads on stdin. */
   feed?: string;
-  /** Restart the program when it dies while needed (default true). */
-  resurrect: boolean;
   /** Kill and restart the program after this long without output; 0: never. */
   stallTimeoutSeconds: number;
   /** How programs reading it find a boundary to start at. */
   format: FeedFormat;
+  /** When the program is restarted after it ends by itself. */
+  resurrect: ResurrectMode;
 }
 
 type FeedFormat = 'auto' | 'raw' | Container;
@@ -49,9 +56,11 @@ export interface StreamConfig {
   /** Feeds whose bytes reach the program on pipes fd 3, 4, … in this order (`feeds:`); absent when none. */
   inputs?: StreamInput[];
   client: ClientMode;
-  /** Path the stream is served at; default `/stream/NAME`. Always starts with '/'. */
+  /** `/stream/NAME`: every stream is served there. */
   url: string;
-  resurrect: boolean;
+  /** The `url:` of the config, starting with '/': a second path the stream is served at. */
+  altUrl?: string;
+  resurrect: ResurrectMode;
   /** Clients more than this many seconds of stream data behind are dropped. */
   maxLagSeconds: number;
   /** Shot streams only: time limit before answering 504 and killing the program. */
@@ -72,6 +81,22 @@ interface PagesConfig {
   home: boolean;
   stat: boolean;
   config: boolean;
+}
+
+/** A feed or stream left out of the running config because of its errors; the rest runs. */
+export interface DisabledEntry {
+  name: string;
+  /** Streams: the paths it would be served at, where it answers 503 with `errors`. */
+  urls: string[];
+  /** Its problems, each as `file:line:col: path: message`. */
+  errors: string[];
+}
+
+/** The file's own values (templates expanded), for /config: what the user wrote, user keys included. */
+export interface WrittenConfig {
+  settings: Record<string, unknown>;
+  feeds: Record<string, unknown>;
+  streams: Record<string, unknown>;
 }
 
 export interface ServerConfig {
@@ -95,4 +120,8 @@ export interface ServerConfig {
   streams: Record<string, StreamConfig>;
   /** Access control and limits, checked by the primary only (kept apart from streams: changing them restarts nothing). */
   access: AccessSettings;
+  /** Refuse a config with any problem, warnings included (on reload: keep the old one). */
+  strict: boolean;
+  disabled: { feeds: Record<string, DisabledEntry>; streams: Record<string, DisabledEntry> };
+  written: WrittenConfig;
 }

@@ -104,7 +104,7 @@ export class YamlSource {
   place(issue: PathIssue): ConfigIssue {
     const { line, column } = this.locate(issue.source ?? issue.path, issue.at ?? 'value');
     const message = issue.note === undefined ? issue.message : `${issue.message} (${issue.note})`;
-    return { file: this.file, line, column, path: formatPath(issue.path), message };
+    return { file: this.file, line, column, path: formatPath(issue.path), message, severity: issue.severity ?? 'error' };
   }
 
   /**
@@ -176,7 +176,7 @@ export class YamlSource {
   }
 
   private issueAt(offset: number, path: string, message: string): ConfigIssue {
-    return { file: this.file, ...this.positionAt(offset), path, message };
+    return { file: this.file, ...this.positionAt(offset), path, message, severity: 'error' };
   }
 }
 

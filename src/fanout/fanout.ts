@@ -23,8 +23,11 @@
  *
  * A sink the join policy has no good starting point for yet (no keyframe
  * held, or `join: next-keyframe`) is "parked": it gets nothing until the
- * policy reports a new join point, or until maxLagMs passes, when it joins
- * at the live edge like the raw policy would.
+ * policy reports a new join point, or until it waited one GOP or maxLagMs,
+ * whichever is less, when it joins at the live edge like the raw policy
+ * would: a join point that does not come when it should is not waited for.
+ * The GOP is the longest of the last few intervals between join points,
+ * timed once per batch that brought one; unknown (maxLagMs) before two.
  *
  * Written for throughput: no closure, promise or allocation per chunk per
  * sink; the only per-batch allocation is the batch itself.
@@ -101,6 +104,8 @@ const LAG_CHECK_INTERVAL_MS = 250;
  * measure) stays close to what the client really received.
  */
 const CATCH_UP_BATCHES = 4;
+/** Intervals between join points kept to estimate one GOP; a power of two. */
+const JOIN_GAPS = 4;
 
 function noop(): void {}
 
@@ -157,6 +162,12 @@ export class Fanout {
   /** Sinks waiting for a join point; never written to by flushes. */
   private readonly parked: Sink[] = [];
   private joinsSeen = 0;
+  /** When the last batch with a new join point was flushed (fan-out clock); -1 before one. */
+  private joinAt = -1;
+  /** The last JOIN_GAPS intervals between join points, ms, in a ring; `gapCount` of them are valid. */
+  private readonly joinGaps = new Float64Array(JOIN_GAPS);
+  private gapCount = 0;
+  private gapNext = 0;
   private readonly pending: Buffer[] = [];
   private pendingBytes = 0;
   private immediate: NodeJS.Immediate | null = null;
@@ -212,6 +223,10 @@ export class Fanout {
   }
   get peerResyncs(): number {
     return this.counters.peerResyncs;
+  }
+  /** end() was called: the stream is over for good, no byte will come. */
+  get hasEnded(): boolean {
+    return this.ended;
   }
   /** Stream bytes held for sinks and late joiners (ring + not yet flushed). */
   get bufferedBytes(): number {
@@ -375,9 +390,9 @@ export class Fanout {
     }
   }
 
-  /** Waited a whole lag limit for a join point: better a raw join than none. */
+  /** Waited a whole GOP (or lag limit) for a join point: better a raw join than none. */
   private unparkExpired(now: number): void {
-    const cutoff = now - this.maxLagMs;
+    const cutoff = now - this.parkLimitMs();
     const parked = this.parked;
     for (let i = parked.length - 1; i >= 0; i--) {
       if (i >= parked.length) continue;
@@ -420,6 +435,27 @@ export class Fanout {
   restart(): void {
     this.flush();
     this.policy.reset();
+    // The new program's GOP is its own.
+    this.joinAt = -1;
+    this.gapCount = 0;
+  }
+
+  /** How long a parked sink waits for a join point: one GOP, at most the lag limit. */
+  private parkLimitMs(): number {
+    if (this.gapCount < 2) return this.maxLagMs;
+    let gop = 0;
+    for (let i = 0; i < this.gapCount; i++) if (this.joinGaps[i] > gop) gop = this.joinGaps[i];
+    return Math.min(this.maxLagMs, gop);
+  }
+
+  /** Once per batch that brought a join point: no allocation. */
+  private noteJoin(now: number): void {
+    if (this.joinAt >= 0) {
+      this.joinGaps[this.gapNext] = now - this.joinAt;
+      this.gapNext = (this.gapNext + 1) & (JOIN_GAPS - 1);
+      if (this.gapCount < JOIN_GAPS) this.gapCount++;
+    }
+    this.joinAt = now;
   }
 
   private flush(): void {
@@ -465,6 +501,7 @@ export class Fanout {
     // After the batch went out, so released sinks do not get it twice.
     if (policy.joinsSeen !== this.joinsSeen) {
       this.joinsSeen = policy.joinsSeen;
+      this.noteJoin(now);
       if (this.parked.length > 0) this.releaseParked();
     }
     if (this.blockedCount > 0) this.dropLagging(now);

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { configView } from '../config/config-view.js';
 import type { ServerConfig } from '../config/types.js';
-import { withoutSecrets } from '../config/render-access.js';
 import type { ErrorArgs, ErrorKey } from '../errors.js';
 import { CONTENT_TYPE } from '../http/content-type.js';
 import { errorResponse } from '../http/error-response.js';
@@ -95,8 +95,7 @@ export function createPagesApp(ctx: PagesContext): FastifyInstance {
   app.get('/config', async (_request, reply) => {
     const config = ctx.config();
     if (!config.pages.config) return sendError(reply, 'PAGE_DISABLED', 'config');
-    // Password hashes are secrets too (offline guessing): never shown.
-    return reply.type(CONTENT_TYPE.JSON).send(`${JSON.stringify(withoutSecrets(config), null, 2)}\n`);
+    return reply.type(CONTENT_TYPE.JSON).send(`${JSON.stringify(configView(config), null, 2)}\n`);
   });
 
   app.get('/metrics', async (_request, reply) => {

@@ -30,7 +30,7 @@ export function playerKind(stream: StreamConfig): PlayerKind {
   }
 }
 
-/** Where a stream's player page is. */
+/** Where a stream's player page is (a path, not yet encoded: see hrefOf). */
 export function watchUrl(stream: StreamConfig): string {
-  return `/watch/${encodeURIComponent(stream.name)}`;
+  return `/watch/${stream.name}`;
 }

@@ -5,6 +5,7 @@ import { HISTORY_SAMPLE_MS, type StatHistory } from '../stats/history.js';
 import type { ProgramInfo } from '../stats/types.js';
 import { THUMBNAIL_REFRESH_MS } from '../stats/thumbnails.js';
 import { escapeHtml, formatBitrate, formatBytes, formatDuration, page } from './html.js';
+import { hrefOf } from './href.js';
 import { playerKind, watchUrl } from './player.js';
 import { sparkline } from './sparkline.js';
 
@@ -14,6 +15,11 @@ const td = (value: string | number, numeric = false): string =>
   `<td${numeric ? ' class="n"' : ''}>${escapeHtml(String(value))}</td>`;
 
 const badge = (state: string): string => `<span class="badge ${escapeHtml(state)}">${escapeHtml(state)}</span>`;
+
+const link = (path: string, text: string): string => `<a href="${hrefOf(path)}">${escapeHtml(text)}</a>`;
+
+/** A disabled entry's config errors, where its figures would be. */
+const errorText = (error: string | undefined): string => (error === undefined ? '' : `<pre class="dead">${escapeHtml(error)}</pre>`);
 
 const fact = (label: string, value: string | number): string => `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(String(value))}</dd>`;
 
@@ -49,10 +55,10 @@ function streamCard(row: ClusterStats['streams'][number], config: ServerConfig, 
       : '<div class="thumb none"></div>';
   const samples = history.of(row.name);
   const program = programFacts(row.pid, row.restarts, row.program, now);
-  const watch = stream && kind !== 'none' ? ` · <a href="${escapeHtml(watchUrl(stream))}">watch</a>` : '';
+  const watch = stream && kind !== 'none' ? ` · ${link(watchUrl(stream), 'watch')}` : '';
   return `<article class="card" id="stream-${escapeHtml(row.name)}">${thumb}
-<h3><a href="${escapeHtml(row.url)}">${escapeHtml(row.name)}</a>${watch} ${badge(row.state)}</h3>
-<p class="sub">${escapeHtml(row.type === 'shot' ? 'shot' : row.client)}${row.feed ? ` · feed ${escapeHtml(row.feed)}` : ''}</p>
+<h3>${link(row.url, row.name)}${watch} ${badge(row.state)}</h3>
+<p class="sub">${escapeHtml(row.type === 'shot' ? 'shot' : row.client)}${row.feed ? ` · feed ${escapeHtml(row.feed)}` : ''}${row.altUrl === undefined ? '' : ` · ${link(row.altUrl, row.altUrl)}`}</p>${errorText(row.error)}
 <dl>${fact('clients', row.clients)}${fact('bitrate', formatBitrate(row.bitrate))}${fact('sent', formatBytes(row.bytesSent))}${fact('dropped for lag', row.droppedForLag)}
 ${program.facts}</dl>${program.stderr}
 <div class="charts"><figure>${sparkline(samples.map((s) => s.clients), `${row.name}: clients, last 15 min`, SLOTS)}<figcaption>clients, 15 min</figcaption></figure>
@@ -64,7 +70,7 @@ function feedCard(row: ClusterStats['feeds'][number], now: number): string {
   const program = programFacts(row.pid, row.restarts, row.program, now);
   return `<article class="card" id="feed-${escapeHtml(row.name)}">
 <h3>${escapeHtml(row.name)} ${badge(row.state)}</h3>
-<p class="sub">${escapeHtml(row.mode)}${row.feed ? ` · reads ${escapeHtml(row.feed)}` : ''}</p>
+<p class="sub">${escapeHtml(row.mode)}${row.feed ? ` · reads ${escapeHtml(row.feed)}` : ''}</p>${errorText(row.error)}
 <dl>${fact('consumers', row.consumers)}${fact('bitrate', formatBitrate(row.bitrate))}${fact('read', formatBytes(row.bytesRead))}
 ${program.facts}</dl>${program.stderr}
 </article>`;

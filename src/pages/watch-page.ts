@@ -1,12 +1,13 @@
 import type { StreamConfig } from '../config/types.js';
 import { escapeHtml, page } from './html.js';
+import { hrefOf } from './href.js';
 import { playerKind } from './player.js';
 
 /** Served by voyandz from node_modules: a player page never loads anything from elsewhere. */
 export const MPEGTS_JS_URL = '/assets/mpegts.js';
 
 function element(stream: StreamConfig): string {
-  const src = escapeHtml(stream.url);
+  const src = hrefOf(stream.url);
   switch (playerKind(stream)) {
     case 'video':
       return `<video id="player" src="${src}" controls autoplay muted playsinline></video>`;
@@ -43,7 +44,7 @@ export function renderWatchPage(stream: StreamConfig): string {
   const body = `<h1>${escapeHtml(stream.name)}</h1>
 <div class="player player-${kind}">${element(stream)}</div>
 <p id="note"></p>
-<p><a href="${escapeHtml(stream.url)}">${escapeHtml(stream.url)}</a> <small>${escapeHtml(stream.mimetype)}</small> · <a href="/">home</a></p>
+<p><a href="${hrefOf(stream.url)}">${escapeHtml(stream.url)}</a> <small>${escapeHtml(stream.mimetype)}</small> · <a href="/">home</a></p>
 ${mse ? `<script src="${MPEGTS_JS_URL}"></script>` : ''}`;
   return page(stream.name, body, mse ? mseScript(kind === 'mse-flv' ? 'flv' : 'mpegts') : '');
 }

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { StreamInput } from '../config/types.js';
-import type { FanoutSink } from '../fanout/fanout.js';
+import type { Fanout, FanoutSink } from '../fanout/fanout.js';
 import type { Program } from './program.js';
 import type { Tap } from './tap.js';
 
@@ -13,7 +13,8 @@ import type { Tap } from './tap.js';
  * dropped from that feed for lag instead of stalling it for everyone.
  */
 export class FeedReaders {
-  private sinks: { tap: Tap; sink: FanoutSink }[] = [];
+  /** `fanout`: the one plugged into, which a Source replaces after its program ended for good. */
+  private sinks: { fanout: Fanout; sink: FanoutSink }[] = [];
   private held = false;
 
   constructor(
@@ -43,8 +44,13 @@ export class FeedReaders {
     });
   }
 
+  /** A feed the program reads ended for good (not a restart): it will get no more input. */
+  get inputEnded(): boolean {
+    return this.sinks.some(({ fanout }) => fanout.hasEnded);
+  }
+
   detach(): void {
-    for (const { tap, sink } of this.sinks) tap.fanout.removeSink(sink);
+    for (const { fanout, sink } of this.sinks) fanout.removeSink(sink);
     this.sinks = [];
   }
 
@@ -57,7 +63,8 @@ export class FeedReaders {
   }
 
   private plug(tap: Tap, into: Socket): void {
-    this.sinks.push({ tap, sink: tap.fanout.addSink(into, { kind: 'program' }) });
+    const fanout = tap.fanout;
+    this.sinks.push({ fanout, sink: fanout.addSink(into, { kind: 'program' }) });
   }
 }
 

@@ -46,6 +46,13 @@ const STDERR_TAIL_BYTES = 4096;
  * never finishes or a descendant that escaped the group holding a pipe.
  */
 const STDIO_CLOSE_WAIT_MS = 2000;
+/**
+ * stop() of a program reading a feed closes its input first and gives it this
+ * long to end the way it ends at the end of any input (ffmpeg flushes and
+ * writes its trailer, in milliseconds) before SIGTERM: signalled in the
+ * middle of a read, ffmpeg may take seconds, or need the SIGKILL.
+ */
+const INPUT_EOF_WAIT_MS = 500;
 
 const live = new Set<Program>();
 let exitHookInstalled = false;
@@ -59,6 +66,11 @@ function killAllPrograms(signal: NodeJS.Signals = 'SIGKILL'): number {
   let count = 0;
   for (const program of live) if (program.signal(signal)) count++;
   return count;
+}
+
+/** Programs of this process still running, for a stop that ends them in order rather than by the exit hook. */
+export function runningPrograms(): Program[] {
+  return [...live];
 }
 
 function spawnReason(argv0: string | undefined, err: unknown): string {
@@ -103,6 +115,8 @@ export class Program extends EventEmitter<{ exit: [ProgramExit] }> {
   private leaderExit: { code: number | null; signal: NodeJS.Signals | null; at: number } | null = null;
   private result: ProgramExit | null = null;
   private stopRequested = false;
+  private termAt = Infinity;
+  private termTimer: NodeJS.Timeout | null = null;
   private killAt = Infinity;
   private killTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
@@ -204,9 +218,11 @@ export class Program extends EventEmitter<{ exit: [ProgramExit] }> {
   }
 
   /**
-   * SIGTERM the group, SIGKILL it `graceMs` later; resolves once 'exit' was
-   * emitted. Safe to call again (a shorter grace brings the SIGKILL forward)
-   * and after the exit.
+   * Close the program's inputs (stdin, extra pipes), SIGTERM the group if it
+   * has not ended INPUT_EOF_WAIT_MS later (at once when it reads nothing
+   * from us), SIGKILL it `graceMs` after the SIGTERM; resolves once 'exit'
+   * was emitted. Safe to call again (a shorter grace brings both signals
+   * forward) and after the exit.
    */
   stop(graceMs = 2000): Promise<void> {
     if (this.result) return this.done;
@@ -217,16 +233,32 @@ export class Program extends EventEmitter<{ exit: [ProgramExit] }> {
       this.forceClose();
       return this.done;
     }
-    if (first) killProcessGroup(this.pid, 'SIGTERM');
     const grace = Math.max(0, graceMs);
-    const killAt = Date.now() + grace;
+    const now = Date.now();
+    const reads = this.stdin !== null || this.inputs.length > 0;
+    if (first) this.closeInputs();
+    const termAt = Math.min(this.termAt, now + (reads ? Math.min(INPUT_EOF_WAIT_MS, grace) : 0));
+    const pid = this.pid;
+    if (termAt < this.termAt) {
+      this.termAt = termAt;
+      if (this.termTimer) clearTimeout(this.termTimer);
+      this.termTimer = null;
+      if (termAt <= now) killProcessGroup(pid, 'SIGTERM');
+      else this.termTimer = setTimeout(() => killProcessGroup(pid, 'SIGTERM'), termAt - now);
+    }
+    const killAt = this.termAt + grace;
     if (killAt < this.killAt) {
       this.killAt = killAt;
       if (this.killTimer) clearTimeout(this.killTimer);
-      const pid = this.pid;
-      this.killTimer = setTimeout(() => killProcessGroup(pid, 'SIGKILL'), grace);
+      this.killTimer = setTimeout(() => killProcessGroup(pid, 'SIGKILL'), Math.max(0, killAt - now));
     }
     return this.done;
+  }
+
+  /** End of input, as at the end of a file: pending bytes are still delivered. */
+  private closeInputs(): void {
+    this.stdin?.end();
+    for (const pipe of this.inputs) pipe.end();
   }
 
   private onStderr(chunk: Buffer): void {
@@ -248,6 +280,8 @@ export class Program extends EventEmitter<{ exit: [ProgramExit] }> {
 
   private onLeaderExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.leaderExit = { code, signal, at: Date.now() };
+    if (this.termTimer) clearTimeout(this.termTimer);
+    this.termTimer = null;
     if (this.killTimer) clearTimeout(this.killTimer);
     this.killTimer = null;
     // Whatever the leader left behind in its group is orphaned and may hold

@@ -10,6 +10,7 @@ import { FanoutSlot } from './fanout-slot.js';
 import { FeedReaders, feedReadersFor } from './feed-readers.js';
 import { Program, type ProgramExit } from './program.js';
 import { RestartPolicy } from './restart-policy.js';
+import { restartDecision } from './resurrect.js';
 import type { ProgramRegistry, RunOutcome, Tap } from './tap.js';
 
 /** What a Source runs: a feed, or a stream with `client: shared`. */
@@ -193,7 +194,13 @@ export class Source implements Tap {
     return policyFor(
       stream.mimetype,
       stream.join,
-      (reason) => this.ctx.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`),
+      (reason) =>
+        this.ctx.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`),
+      (written, declared) =>
+        this.ctx.log.warn(
+          { code: ERRORS.MULTIPART_BOUNDARY.code, stream: stream.name, mimetype: stream.mimetype, written, declared },
+          ERRORS.MULTIPART_BOUNDARY.message(stream.name, written, declared ?? '(none)'),
+        ),
       stream.burstSeconds,
     );
   }
@@ -255,6 +262,7 @@ export class Source implements Tap {
       `${this.kind} ${this.name}: program ${exit.stopped ? 'stopped' : 'exited'} (pid ${program.pid ?? '—'}, ${exit.signal ?? `code ${exit.code}`})`,
     );
     if (this.program !== program) return; // stopped on purpose: its feeds were released then
+    const inputEnded = this.readers?.inputEnded ?? false;
     this.readers?.detach();
     this.program = null;
     this.stopWatchdog();
@@ -265,7 +273,8 @@ export class Source implements Tap {
     const fields = { code: exit.error?.code ?? ERRORS.PROGRAM_EXIT.code, [this.kind]: this.name, exitCode: exit.code, signal: exit.signal, stderr: exit.stderrTail };
     const what = ERRORS.PROGRAM_EXIT.message(`${this.kind} ${this.name}`, how);
     if (program.bytesOut === 0) this.slot.failed(how, exit.stderrTail);
-    if (needed && this.definition.config.resurrect) {
+    const decision = restartDecision(this.definition.config.resurrect, exit, inputEnded);
+    if (needed && decision.restart) {
       this.state = 'restarting';
       this.counters.restarts++;
       const delay = this.policy.nextDelayMs(exit.ranMs);
@@ -276,7 +285,10 @@ export class Source implements Tap {
       this.timer = setTimeout(() => this.spawn(), delay);
       return;
     }
-    if (needed) this.ctx.log.error(fields, `${what}; not restarted (resurrect: false)`);
+    if (needed && !decision.restart) {
+      // A program that ended well and is not to be restarted is news, not an error.
+      this.ctx.log[decision.failed ? 'error' : 'info'](fields, `${what}; not restarted (${decision.why}): its readers are ended`);
+    }
     this.state = 'dead';
     this.pinned = false;
     this.slot.renew();

@@ -28,9 +28,16 @@ export interface StderrLogOptions {
   log?: Logger;
 }
 
-/** `logdir/<kind>_<name>.log`; characters that could leave logdir or confuse a shell are replaced. */
+/**
+ * `logdir/<kind>_<name>.log`. Names may hold any text: letters (of any
+ * script), digits, "_", "." and "-" stay, anything else (a "/" that would
+ * leave logdir, a space or quote that confuses a shell) is percent-encoded,
+ * so two names never share a file ("cam 1" -> stream_cam%201.log).
+ */
 function stderrLogPath(logdir: string, kind: string, name: string): string {
-  const safe = `${kind}_${name}`.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+  const safe = `${kind}_${name}`.replace(/[^\p{L}\p{N}._-]/gu, (char) =>
+    [...Buffer.from(char, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
   return join(logdir, `${safe}.log`);
 }
 

@@ -211,7 +211,7 @@ export class Primary {
   private route(head: RequestHead, socket: Socket): RequestDecision | Promise<RequestDecision> {
     const match = this.router.match(head.path);
     if (match.kind === 'bad-url') return this.respond(errorResponse('BAD_URL', head.path), 'other', head, socket);
-    const routeLabel = match.kind === 'stream' ? match.stream.url : match.route;
+    const routeLabel = match.kind === 'stream' ? match.stream.url : match.kind === 'disabled' ? (match.entry.urls[0] ?? 'other') : match.route;
     const post = match.kind === 'page' && match.route === '/admin';
     if (post ? head.method !== 'POST' : head.method !== 'GET' && head.method !== 'HEAD') {
       const refusal = post ? errorResponse('METHOD_NOT_ALLOWED', head.method, 'POST') : errorResponse('METHOD_NOT_ALLOWED', head.method);
@@ -220,7 +220,13 @@ export class Primary {
     }
     const client = this.gate.clientOf(socket, head);
     const target: AccessTarget =
-      match.kind === 'stream' ? { kind: 'stream', name: match.stream.name } : ADMIN_PAGES.has(match.route) ? { kind: 'admin' } : { kind: 'page' };
+      match.kind === 'stream'
+        ? { kind: 'stream', name: match.stream.name }
+        : match.kind === 'disabled'
+          ? { kind: 'stream', name: match.entry.name }
+          : ADMIN_PAGES.has(match.route)
+            ? { kind: 'admin' }
+            : { kind: 'page' };
     // match.kind is not 'bad-url': the path decodes.
     const verdict = this.gate.check(target, head, client, decodeURIComponent(head.path));
     const next = (refused: AccessVerdict): RequestDecision =>
@@ -230,6 +236,7 @@ export class Primary {
 
   private allowed(match: Exclude<Route, { kind: 'bad-url' }>, head: RequestHead, socket: Socket, routeLabel: string, client: string): RequestDecision {
     if (match.kind === 'page') return { kind: 'respond', response: this.renderPage(head, socket, match.route, client) };
+    if (match.kind === 'disabled') return this.respond(errorResponse('STREAM_DISABLED', match.entry.name, match.entry.errors.join('\n')), routeLabel, head, socket);
     const stream = match.stream;
     // HEAD never starts a program: the headers are known from the config.
     if (head.method === 'HEAD') return this.respond(streamAnswer(stream.mimetype), routeLabel, head, socket);

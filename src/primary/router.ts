@@ -1,7 +1,8 @@
-import type { ServerConfig, StreamConfig } from '../config/types.js';
+import type { DisabledEntry, ServerConfig, StreamConfig } from '../config/types.js';
 
 export type Route =
   | { kind: 'stream'; stream: StreamConfig }
+  | { kind: 'disabled'; entry: DisabledEntry }
   | { kind: 'page'; route: string }
   | { kind: 'bad-url' };
 
@@ -14,12 +15,23 @@ function pageRoute(decoded: string): string {
   return PAGE_PREFIXES.find((prefix) => decoded.startsWith(prefix))?.slice(0, -1) ?? 'other';
 }
 
-/** Stream URLs are matched exactly (after percent-decoding), like the original. */
+/**
+ * Stream URLs are matched exactly (after percent-decoding), like the
+ * original: a stream answers at /stream/NAME and at its url. A stream
+ * disabled by its config errors keeps its paths, to say why it is not there.
+ */
 export class Router {
   private readonly streams = new Map<string, StreamConfig>();
+  private readonly disabled = new Map<string, DisabledEntry>();
 
   constructor(config: ServerConfig) {
-    for (const stream of Object.values(config.streams)) this.streams.set(stream.url, stream);
+    for (const stream of Object.values(config.streams)) {
+      this.streams.set(stream.url, stream);
+      if (stream.altUrl !== undefined) this.streams.set(stream.altUrl, stream);
+    }
+    for (const entry of Object.values(config.disabled.streams)) {
+      for (const url of entry.urls) if (!this.streams.has(url)) this.disabled.set(url, entry);
+    }
   }
 
   match(path: string): Route {
@@ -31,6 +43,8 @@ export class Router {
     }
     const stream = this.streams.get(decoded);
     if (stream) return { kind: 'stream', stream };
+    const entry = this.disabled.get(decoded);
+    if (entry) return { kind: 'disabled', entry };
     return { kind: 'page', route: pageRoute(decoded) };
   }
 }

@@ -1,15 +1,22 @@
-import type { FeedMode, ServerConfig } from '../config/types.js';
+import type { DisabledEntry, FeedMode, ServerConfig } from '../config/types.js';
 import type { ClientStats, ProgramInfo, ProgramState, SourceStats, WorkerStats } from './types.js';
 import { PROGRAM_NAME, VERSION } from '../version.js';
 import { feedId, sourceId, streamId, type SourceId } from '../cluster/source-id.js';
 
+/** Feeds and streams the config disabled for their errors are listed too, with the reason. */
+type RowState = ProgramState | 'disabled';
+
 interface StreamRow {
   name: string;
   url: string;
+  /** The config's url: a second path of the stream. */
+  altUrl?: string;
   type: string;
   client: string;
   feed: string | null;
-  state: ProgramState | 'per-client';
+  state: RowState | 'per-client';
+  /** Why a disabled stream is not running: its config errors. */
+  error?: string;
   pid: number | null;
   clients: number;
   bytesSent: number;
@@ -24,7 +31,8 @@ interface FeedRow {
   name: string;
   mode: string;
   feed: string | null;
-  state: ProgramState;
+  state: RowState;
+  error?: string;
   pid: number | null;
   bytesRead: number;
   bitrate: number;
@@ -79,6 +87,7 @@ export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], 
     return {
       name: stream.name,
       url: stream.url,
+      ...(stream.altUrl === undefined ? {} : { altUrl: stream.altUrl }),
       type: stream.type,
       client: stream.client,
       feed: stream.feed ?? stream.inputs?.map((input) => input.feed).join(', ') ?? null,
@@ -108,6 +117,9 @@ export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], 
       program: source?.program ?? null,
     };
   });
+
+  streams.push(...Object.values(config.disabled.streams).map(disabledStreamRow));
+  feeds.push(...Object.values(config.disabled.feeds).map(disabledFeedRow));
 
   const sum = (rows: StreamRow[], key: 'clients' | 'bytesSent' | 'bitrate' | 'droppedForLag' | 'restarts'): number =>
     rows.reduce((total, row) => total + row[key], 0);
@@ -139,4 +151,30 @@ export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], 
   };
   if (config.statClients) stats.clients = workers.flatMap((w) => w.clients);
   return stats;
+}
+
+function disabledStreamRow(entry: DisabledEntry): StreamRow {
+  const url = entry.urls.at(0) ?? '';
+  const altUrl = entry.urls.at(1);
+  return {
+    name: entry.name,
+    url,
+    ...(altUrl === undefined ? {} : { altUrl }),
+    type: 'stream',
+    client: '—',
+    feed: null,
+    state: 'disabled',
+    error: entry.errors.join('\n'),
+    pid: null,
+    clients: 0,
+    bytesSent: 0,
+    bitrate: 0,
+    restarts: 0,
+    droppedForLag: 0,
+    program: null,
+  };
+}
+
+function disabledFeedRow(entry: DisabledEntry): FeedRow {
+  return { name: entry.name, mode: '—', feed: null, state: 'disabled', error: entry.errors.join('\n'), pid: null, bytesRead: 0, bitrate: 0, restarts: 0, consumers: 0, program: null };
 }

@@ -33,12 +33,14 @@ export interface ServerOptions {
   listenaddr?: string;
   /** Start under `ulimit -n N` (descriptor exhaustion tests). */
   maxFiles?: number;
+  /** A fixed port (a test that restarts a server at the same address); default: a free one. */
+  port?: number;
 }
 
 /** Start the built CLI as a user would, on a config written to a temp dir. */
 export async function startServer(configYaml: string, options: ServerOptions = {}): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-test-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const listenaddr = options.listenaddr ?? '127.0.0.1';
   const header = `listenaddr: "${listenaddr}"\nlistenport: ${port}\n${options.workers ? `workers: ${options.workers}\n` : ''}`;
   const file = join(dir, 'voyandz.yaml');

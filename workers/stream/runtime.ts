@@ -342,7 +342,7 @@ export class WorkerRuntime {
         maxLagMs: stream.maxLagSeconds * 1000,
         log: this.log,
         counters: this.countersOf(this.remoteCounters, stream.name),
-        makePolicy: () => policyFor(stream.mimetype, stream.join, onFallback, stream.burstSeconds),
+        makePolicy: () => policyFor(stream.mimetype, stream.join, onFallback, undefined, stream.burstSeconds),
       });
       this.remotes.set(stream.name, remote);
     }

@@ -23,6 +23,14 @@ export interface StreamSignature {
  * to show until then). Data the parser cannot handle turns the policy into
  * the raw policy until the program restarts: a wrong guess must never cost
  * the stream itself.
+ *
+ * The program's first byte is a join point of its own, the best one: from
+ * there a player gets the stream exactly as the program wrote it, with what
+ * no cached header holds (an MP3's ID3 tag, an MPEG-TS SDT). A joiner that
+ * waited for the program to start begins there, and so does any `keyframe`
+ * joiner until the parser found a second join point. A stream whose start
+ * left the ring (older than the lag limit) without the parser finding any
+ * join point is taken for one it cannot parse: joins are raw from then on.
  */
 export class ContainerJoinPolicy implements JoinPolicy {
   readonly name: string;
@@ -32,6 +40,10 @@ export class ContainerJoinPolicy implements JoinPolicy {
   private seen = 0;
   private parserJoins = 0;
   private fed = false;
+  /** Offset of the program's first byte, -1 before it came. */
+  private startOffset = -1;
+  /** `seen` once the start was counted: sinks parked with a smaller value waited for the start. */
+  private startSeen = Number.POSITIVE_INFINITY;
 
   constructor(
     readonly container: string,
@@ -54,7 +66,12 @@ export class ContainerJoinPolicy implements JoinPolicy {
     // their own (the restart back-off separates them from the old ones).
     const signature = this.signature;
     if (signature !== undefined && this.fed && (this.failed || signature.strong) && signature.test(chunk)) this.reset();
-    this.fed = true;
+    if (!this.fed) {
+      this.fed = true;
+      this.startOffset = offset;
+      this.seen++;
+      this.startSeen = this.seen;
+    }
     if (this.failed) return;
     const parser = this.parser;
     try {
@@ -71,7 +88,12 @@ export class ContainerJoinPolicy implements JoinPolicy {
   }
 
   joinPoint(ringStart: number, ringEnd: number, since?: number): JoinPoint | null {
+    const start = this.startOffset;
+    const startHeld = start >= 0 && start >= ringStart && start <= ringEnd;
+    if (startHeld && since !== undefined && since < this.startSeen) return { header: null, offset: start };
+    if (!this.failed && start >= 0 && start < ringStart && this.parserJoins === 0) this.fail('no join point found while the stream start was held (the lag limit)');
     if (this.failed) return { header: null, offset: ringEnd };
+    if (startHeld && since === undefined && this.mode === 'keyframe' && this.parserJoins <= 1) return { header: null, offset: start };
     if (since === undefined ? this.mode === 'next-keyframe' : this.seen <= since) return null;
     const at = this.parser.lastJoin;
     if (at < 0 || at < ringStart || at > ringEnd) return null;
@@ -79,8 +101,11 @@ export class ContainerJoinPolicy implements JoinPolicy {
   }
 
   retainFrom(ringEnd: number): number {
+    if (this.failed) return ringEnd;
+    // The start is held until it is superseded (or, bounded by the lag limit, until a join point turns up at all).
+    if (this.startOffset >= 0 && this.parserJoins <= (this.mode === 'keyframe' ? 1 : 0)) return Math.min(this.startOffset, ringEnd);
     // next-keyframe joiners never look back, so the ring need not either.
-    if (this.failed || this.mode === 'next-keyframe') return ringEnd;
+    if (this.mode === 'next-keyframe') return ringEnd;
     const at = this.parser.lastJoin;
     return at < 0 ? ringEnd : Math.min(at, ringEnd);
   }
@@ -90,6 +115,8 @@ export class ContainerJoinPolicy implements JoinPolicy {
     this.parserJoins = 0;
     this.failed = false;
     this.fed = false;
+    this.startOffset = -1;
+    this.startSeen = Number.POSITIVE_INFINITY;
   }
 
   private fail(reason: string): void {

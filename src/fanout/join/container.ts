@@ -2,7 +2,6 @@
  * Which container a stream's mimetype names, and what `join: auto` means for
  * it. Kept apart from the parsers: the config resolver needs only this.
  */
-import { boundaryOf } from './multipart.js';
 
 /** How a shared stream's late joiners start (the `join:` setting once resolved). */
 export type JoinSetting = 'keyframe' | 'next-keyframe' | 'raw';
@@ -35,7 +34,8 @@ const BY_TYPE: Record<string, Container> = {
 /** The container a mimetype names, if voyandz can find join points in it. */
 export function containerOf(mimetype: string): Container | undefined {
   const type = (mimetype.split(';')[0] ?? '').trim().toLowerCase();
-  if (type.startsWith('multipart/')) return boundaryOf(mimetype) === undefined ? undefined : 'multipart';
+  // The boundary is read from the stream itself (see multipart.ts), so the mimetype need not have one.
+  if (type.startsWith('multipart/')) return 'multipart';
   return BY_TYPE[type];
 }
 

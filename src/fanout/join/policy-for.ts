@@ -8,9 +8,12 @@ import { MpegTsParser } from './mpegts.js';
 import { MultipartParser, boundaryOf } from './multipart.js';
 import { containerOf, type Container, type JoinSetting } from './container.js';
 import type { ContainerParser } from './parser.js';
-import { boundaryFromBytes, SniffingJoinPolicy } from './sniffing-policy.js';
+import { SniffingJoinPolicy } from './sniffing-policy.js';
 
-function parserFor(container: Container, mimetype: string, burstSeconds = 0): () => ContainerParser {
+/** The program writes another multipart boundary than its mimetype declares (`declared`: undefined when it declares none). */
+export type BoundaryMismatch = (written: string, declared: string | undefined) => void;
+
+function parserFor(container: Container, mimetype: string, onBoundary: BoundaryMismatch, burstSeconds = 0): () => ContainerParser {
   switch (container) {
     case 'mpegts':
       return () => new MpegTsParser();
@@ -21,8 +24,15 @@ function parserFor(container: Container, mimetype: string, burstSeconds = 0): ()
     case 'flv':
       return () => new FlvParser();
     case 'multipart': {
-      const boundary = boundaryOf(mimetype) ?? '';
-      return () => new MultipartParser(boundary);
+      const declared = boundaryOf(mimetype);
+      // Once per policy, not once per program restart.
+      let told = false;
+      const tell = (written: string): void => {
+        if (told) return;
+        told = true;
+        onBoundary(written, declared);
+      };
+      return () => new MultipartParser(declared, tell);
     }
     case 'mp3':
     case 'adts':
@@ -47,7 +57,7 @@ function signatureOf(container: Container): StreamSignature | undefined {
     case 'adts':
       return { strong: false, test: (c) => c[0] === 0xff && (c[1] & 0xf6) === 0xf0 };
     case 'multipart':
-      return undefined; // its parser never gives up
+      return { strong: false, test: (c) => c.toString('latin1', 0, 2) === '--' };
   }
 }
 
@@ -57,28 +67,35 @@ function signatureOf(container: Container): StreamSignature | undefined {
  * `auto` recognises it from the first bytes of each run.
  */
 export function feedPolicyFor(format: Container | 'auto' | 'raw', onFallback: (reason: string) => void): JoinPolicy {
-  const make = (container: Container | 'raw', head: Buffer | null): JoinPolicy => {
+  const make = (container: Container | 'raw'): JoinPolicy => {
     if (container === 'raw') return new RawJoinPolicy();
-    const boundary = container === 'multipart' && head !== null ? boundaryFromBytes(head) : undefined;
-    const parser = container === 'multipart' ? () => new MultipartParser(boundary ?? 'ffmpeg') : parserFor(container, '');
+    // A feed declares no boundary: the multipart parser learns it from the first delimiter.
+    const parser = parserFor(container, '', () => undefined);
     return new ContainerJoinPolicy(container, 'keyframe', parser, onFallback, signatureOf(container));
   };
   if (format === 'auto') return new SniffingJoinPolicy(make);
-  return make(format, null);
+  return make(format);
 }
 
 /**
  * The join policy of one shared stream (or of one worker's subscription to
  * it: the subscriber runs the same policy over the bytes it gets).
- * `onFallback` is told, once, when the data turns out not to parse.
+ * `onFallback` is told, once, when the data turns out not to parse;
+ * `onBoundary` when a multipart stream's boundary is not its mimetype's.
  * `burstSeconds`: MP3/ADTS joiners start this much audio in the past.
  */
-export function policyFor(mimetype: string, join: JoinSetting, onFallback: (reason: string) => void, burstSeconds = 0): JoinPolicy {
+export function policyFor(
+  mimetype: string,
+  join: JoinSetting,
+  onFallback: (reason: string) => void,
+  onBoundary: BoundaryMismatch = () => undefined,
+  burstSeconds = 0,
+): JoinPolicy {
   if (join === 'raw') return new RawJoinPolicy();
   const container = containerOf(mimetype);
   if (container === undefined) {
     onFallback(`no join parser for ${mimetype}`);
     return new RawJoinPolicy();
   }
-  return new ContainerJoinPolicy(container, join, parserFor(container, mimetype, burstSeconds), onFallback, signatureOf(container));
+  return new ContainerJoinPolicy(container, join, parserFor(container, mimetype, onBoundary, burstSeconds), onFallback, signatureOf(container));
 }

@@ -36,13 +36,6 @@ function sniffContainer(head: Buffer, final: boolean): Container | 'raw' | undef
   return 'raw';
 }
 
-/** The boundary of a multipart stream from its first line (`--BOUNDARY\r\n`). */
-export function boundaryFromBytes(head: Buffer): string | undefined {
-  const eol = head.indexOf('\r\n');
-  if (eol <= 2 || head[0] !== 0x2d || head[1] !== 0x2d) return undefined;
-  return head.toString('latin1', 2, eol).trim() || undefined;
-}
-
 /**
  * The join policy of a feed, which has no mimetype: it looks at the first
  * bytes of each run, recognises the container, and from then on is that
