@@ -123,3 +123,32 @@ test('<audio> time-to-playing of a late-joined MP3 / AAC stream, with and withou
     assert.equal(await server.stop(), 0);
   }
 });
+
+test('an FLV (H.264/AAC) stream plays through mpegts.js in its /watch page', async (t) => {
+  const binary = findChromium();
+  if (binary === undefined) {
+    t.skip('chromium is not installed (apt-get install -y chromium)');
+    return;
+  }
+  const server = await startServer(`
+streams:
+  flv:
+    command: >
+      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25
+      -re -f lavfi -i sine=frequency=440:sample_rate=48000
+      -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p -c:a aac -b:a 64k -f flv -
+    mimetype: video/x-flv
+`);
+  let browser: HeadlessChromium | undefined;
+  try {
+    browser = await HeadlessChromium.launch(binary);
+    const result = await watch(browser, server, 'flv');
+    t.diagnostic(`flv (<${result.kind}> + mpegts.js): first frame ${result.firstFrameMs?.toFixed(0) ?? '—'} ms after navigation; played ${result.played.toFixed(2)} s`);
+    assert.equal(result.kind, 'video');
+    assert.equal(result.error, null, 'no playback error');
+    assert.ok(result.played > 1.5, `currentTime advanced by ${result.played.toFixed(2)} s`);
+  } finally {
+    await browser?.close();
+    assert.equal(await server.stop(), 0);
+  }
+});
