@@ -117,6 +117,11 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
     const closed = await server.waitForLog((line) => line.msg === 'connection closed' && line.userAgent === 'ConsoleTest/1 (ts)');
     assert.equal(closed.reason, 'kicked');
     await waitFor(async () => (await browser?.evaluate('location.pathname')) === '/stat', 5000);
+
+    // Stopping the server: the client still connected gets its leave line too.
+    assert.equal(await server.stop(), 0);
+    const last = server.logs.find((line) => line.msg === 'connection closed' && line.userAgent === 'ConsoleTest/1 (mjpeg)');
+    assert.equal(last?.reason, 'shutdown');
   } finally {
     for (const client of clients) client.stop();
     await browser?.close();

@@ -264,14 +264,13 @@ export class WorkerRuntime {
   /** Ends every client (each gets its access-log line) and stops every program. */
   async shutdown(): Promise<void> {
     clearInterval(this.rateTimer);
+    // Whatever ends them now (their stream stopping first), their log says shutdown.
+    for (const client of this.clients) client.endedBy ??= 'shutdown';
     this.peerServer?.close();
     for (const remote of this.remotes.values()) remote.shutdown();
     await Promise.all([...this.sources.values()].map((s) => s.shutdown()));
     // Per-client programs (exclusive streams, shots) end with their client.
-    for (const client of this.clients) {
-      client.endedBy ??= 'shutdown';
-      endAndReap(client.socket);
-    }
+    for (const client of this.clients) endAndReap(client.socket);
     // Ended responses are reaped within REAP_GRACE_MS; wait for their sessions to finish and log.
     const deadline = Date.now() + REAP_GRACE_MS + 500;
     while (this.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
