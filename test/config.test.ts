@@ -160,7 +160,13 @@ test('an original-format config resolves to the expected config', () => {
 
 test('defaults: an empty file, a comment-only file and empty sections are valid configs without streams', () => {
   for (const text of ['', '# nothing yet\n', yaml('feeds:', 'streams:', 'pages:', 'logdir:  # /var/log/voyandz')]) {
-    const { written: _written, ...resolved } = load(text);
+    const { config, issues } = loadRunning(text);
+    assert.deepEqual(
+      issues.map((issue) => `${issue.severity}: ${issue.message}`),
+      ['warning: no feeds and no streams: the server serves only its pages'],
+      'valid, with the one warning that it serves nothing',
+    );
+    const { written: _written, ...resolved } = config;
     assert.deepEqual(resolved, { ...DEFAULTS, file: path.resolve('config.yaml'), feeds: {}, streams: {} });
   }
 });

@@ -18,6 +18,7 @@ import { CarriedCounters } from '../metrics/carried-counters.js';
 import { killProcessGroup } from '../pipeline/process-tree.js';
 import type { WorkerStats } from '../stats/types.js';
 import type { AccessRules } from '../config/access-types.js';
+import { RestartPolicy } from '../pipeline/restart-policy.js';
 
 const NO_RULES: AccessRules = { allow: [], deny: [], users: null, signed: null };
 
@@ -37,6 +38,9 @@ interface WorkerSlot {
   /** Its counters at the last scrape: carried on when it dies, so cluster totals never go down. */
   lastMetrics: WorkerMetricsJson | null;
   restartTimer: NodeJS.Timeout | null;
+  /** A worker that dies is back at once; one that keeps dying, ever more slowly (the same back-off as programs). */
+  respawn: RestartPolicy;
+  spawnedAt: number;
 }
 
 type Reply =
@@ -47,7 +51,11 @@ type Reply =
 const REPLY_TIMEOUT_MS = 2000;
 /** A thumbnail is one short ffmpeg run in the worker (killed after 5 s). */
 const THUMBNAIL_TIMEOUT_MS = 6000;
-const RESPAWN_DELAY_MS = 1000;
+/**
+ * Clients of the dead worker's streams on other workers wait for it (up to
+ * start_timeout): the first respawn must be quick; a crash loop backs off.
+ */
+const RESPAWN = { initialDelayMs: 100, maxDelayMs: 10_000, stableAfterMs: 30_000 };
 /** A hand-off takes milliseconds; one not acknowledged by then was lost (node gives up after a few retries). */
 const HANDOFF_ACK_MS = 10_000;
 
@@ -87,7 +95,7 @@ export class WorkerPool {
     this.config = config;
     this.assign(config);
     for (let id = 0; id < config.workers; id++) {
-      this.slots.push({ id, child: null, ready: false, handed: new Map(), unacked: new Map(), programs: new Set(), lastMetrics: null, restartTimer: null });
+      this.slots.push({ id, child: null, ready: false, handed: new Map(), unacked: new Map(), programs: new Set(), lastMetrics: null, restartTimer: null, respawn: new RestartPolicy(RESPAWN), spawnedAt: 0 });
     }
   }
 
@@ -225,6 +233,7 @@ export class WorkerPool {
 
   private spawn(slot: WorkerSlot): Promise<void> {
     slot.restartTimer = null;
+    slot.spawnedAt = performance.now();
     const child = fork(this.entry, [], {
       env: { ...process.env, VOYANDZ_WORKER_ID: String(slot.id) },
       // Stream bytes never use this channel; JSON is enough for control.
@@ -258,7 +267,7 @@ export class WorkerPool {
         if (this.stopping) return;
         const error = new VoyandzError('WORKER_EXIT', String(slot.id), String(signal ?? code));
         this.log.error({ code: error.code, worker: slot.id, exitCode: code, signal }, error.message);
-        slot.restartTimer = setTimeout(() => void this.spawn(slot), RESPAWN_DELAY_MS);
+        slot.restartTimer = setTimeout(() => void this.spawn(slot), slot.respawn.nextDelayMs(performance.now() - slot.spawnedAt));
       });
       this.sendSetup(slot);
     });
