@@ -18,7 +18,8 @@ const DEFAULT_CONFFILE = '/etc/voyandz';
 const CONFFILE_ENV = 'VOYANDZ_CONFFILE';
 const DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
 
-const HELP = `usage: ${PROGRAM_NAME} [-f CONFIG] [--check] [--strict] [--schema] [-V|--version] [-h|--help]
+const HELP = `usage: ${PROGRAM_NAME} [-f CONFIG] [--check] [--strict] [--schema] [--log-level LEVEL] [--log-format json|pretty]
+               [-V|--version] [-h|--help]
        ${PROGRAM_NAME} hash-password | sign PATH --ttl SECONDS [-f CONFIG]
 
 Real-time audio/video streaming server: runs the feed and stream programs of
@@ -34,6 +35,10 @@ options:
                      strict: true in the config); without it, unknown keys are
                      warnings and a feed or stream with errors is disabled alone
   --schema           print the JSON Schema of the config file (for editors)
+  --log-level LEVEL  trace, debug, info (default), warn, error, fatal
+                     (or $VOYANDZ_LOG_LEVEL)
+  --log-format FMT   json (JSON lines) or pretty (readable); default: pretty
+                     on a terminal, else json (or $VOYANDZ_LOG_FORMAT)
   -V, --version      print the version and exit
   -h, --help         print this help and exit
 
@@ -41,6 +46,13 @@ commands:
 ${HELPERS_HELP}
 signals: SIGINT/SIGTERM stop gracefully; SIGHUP reloads the config.
 `;
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+function usageError(message: string): number {
+  process.stderr.write(`${PROGRAM_NAME}: ${message}\n\n${HELP}`);
+  return 2;
+}
 
 function chooseConfigFile(flag: string | undefined): { file: string; why: string } {
   if (flag) return { file: resolve(flag), why: '-f' };
@@ -69,6 +81,8 @@ async function main(): Promise<number> {
         schema: { type: 'boolean' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
+        'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -77,6 +91,13 @@ async function main(): Promise<number> {
     process.stderr.write(`${PROGRAM_NAME}: ${(error as Error).message}\n\n${HELP}`);
     return 2;
   }
+  // Through the environment: the worker processes read the same settings.
+  const logLevel = args['log-level'];
+  const logFormat = args['log-format'];
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) return usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') return usageError('--log-format must be json or pretty');
+  if (logLevel !== undefined) process.env.VOYANDZ_LOG_LEVEL = logLevel;
+  if (logFormat !== undefined) process.env.VOYANDZ_LOG_FORMAT = logFormat;
   if (args.help) {
     process.stdout.write(HELP);
     return 0;

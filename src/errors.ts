@@ -33,11 +33,22 @@ export const ERRORS = {
   LISTEN: define('VOYANDZ_ERR_LISTEN', (addr: string, reason: string) => `cannot listen on ${addr}: ${reason}`),
   NO_FFMPEG: define('VOYANDZ_ERR_NO_FFMPEG', () => 'no ffmpeg on PATH and no bundled ffmpeg; install ffmpeg (e.g. apt-get install ffmpeg)'),
   NOT_FOUND: define('VOYANDZ_ERR_NOT_FOUND', (path: string) => `no page or stream at ${path}`, 404),
+  ADMIN_LOOPBACK_ONLY: define(
+    'VOYANDZ_ERR_ADMIN_LOOPBACK_ONLY',
+    (action: string) => `${action} is allowed only from loopback unless admin_access restricts the admin pages`,
+    403,
+  ),
+  CROSS_SITE: define(
+    'VOYANDZ_ERR_CROSS_SITE',
+    (action: string, origin: string) => `${action} from a page of another site (${origin}) is refused; use the console at this server's /stat`,
+    403,
+  ),
+  CLIENT_NOT_FOUND: define('VOYANDZ_ERR_CLIENT_NOT_FOUND', (id: string) => `no connected client ${id}`, 404),
   PAGE_DISABLED: define('VOYANDZ_ERR_PAGE_DISABLED', (page: string) => `the ${page} page is disabled in the config (pages.${page})`, 403),
   HEADER_TOO_LARGE: define('VOYANDZ_ERR_HEADER_TOO_LARGE', (limit: string) => `request head larger than ${limit} bytes`, 431),
   BAD_REQUEST: define('VOYANDZ_ERR_BAD_REQUEST', (reason: string) => `bad request: ${reason}`, 400),
   BAD_URL: define('VOYANDZ_ERR_BAD_URL', (path: string) => `malformed percent-encoding in ${path}`, 400),
-  METHOD_NOT_ALLOWED: define('VOYANDZ_ERR_METHOD_NOT_ALLOWED', (method: string) => `method ${method} not allowed; use GET or HEAD`, 405),
+  METHOD_NOT_ALLOWED: define('VOYANDZ_ERR_METHOD_NOT_ALLOWED', (method: string, allowed = 'GET or HEAD') => `method ${method} not allowed; use ${allowed}`, 405),
   STREAM_DISABLED: define('VOYANDZ_ERR_STREAM_DISABLED', (name: string, reason: string) => `stream ${name} is disabled by a config error: ${reason}`, 503),
   STREAM_UNAVAILABLE: define('VOYANDZ_ERR_STREAM_UNAVAILABLE', (name: string, reason: string) => `stream ${name} is unavailable: ${reason}`, 503),
   STREAM_FAILED: define(

@@ -30,6 +30,10 @@ test('-V and -h', async () => {
   assert.match(help.stdout, /usage: voyandz \[-f CONFIG\]/);
   const bad = await cli(['--bogus']);
   assert.equal(bad.code, 2);
+  const format = await cli(['--log-format', 'xml', '--check', '-f', 'config/demo.yaml']);
+  assert.equal(format.code, 2);
+  assert.match(format.stderr, /--log-format must be json or pretty/);
+  assert.equal((await cli(['--log-level', 'loud', '-V'])).code, 2);
 });
 
 test('--check prints the resolved config of the bundled demo', async () => {
@@ -110,7 +114,7 @@ streams:
     const row = stat.streams.find((s) => s.name === 'broken');
     assert.equal(row?.state, 'disabled');
     assert.match(row.error ?? '', /unknown feed "nope"/);
-    assert.match((await getText(server.url('/stat'))).text, /disabled<br><small>[^<]*unknown feed &quot;nope&quot;/);
+    assert.match((await getText(server.url('/stat'))).text, /class="badge disabled">disabled<\/span><\/h3>[^]*?<pre class="dead">[^<]*unknown feed &quot;nope&quot;/);
     assert.ok(server.logs.some((line) => line.code === 'VOYANDZ_ERR_CONFIG_WARNING' && /description: unknown key/.test(String(line.msg))));
     assert.ok(server.logs.some((line) => line.code === 'VOYANDZ_ERR_ENTRY_DISABLED' && line.stream === 'broken'));
   } finally {

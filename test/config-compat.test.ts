@@ -80,7 +80,7 @@ test('keys voyandz does not know are warnings at their line, and are ignored', (
     'config.yaml:3:3: warning: pages.metrics: unknown key (known: home, stat, config)',
     'config.yaml:7:5: warning: feeds.cam.note: unknown key (known: command, mode, feed, resurrect, no-resurrect, stall_timeout, format, template, args)',
     'config.yaml:12:5: warning: streams.s.mode: unknown key (known: command, type, mimetype, feed, feeds, client, url, resurrect, ' +
-      'no-resurrect, max_lag, lag_policy, start_timeout, stall_timeout, shot_timeout, join, max_clients, access, template, args)',
+      'no-resurrect, max_lag, lag_policy, start_timeout, burst, stall_timeout, shot_timeout, join, max_clients, access, template, args)',
   ]);
   assert.deepEqual(Object.keys(config.streams), ['s']);
   assert.equal((config.written.feeds.cam as { note: unknown }).note, 'the one over the door', 'user keys are kept for /config');

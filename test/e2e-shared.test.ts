@@ -125,6 +125,8 @@ streams:
     slow.resume();
     const closedAfter = await Promise.race([slowClosed.then(() => true), sleep(5000).then(() => false)]);
     assert.ok(closedAfter, 'slow client was disconnected');
+    const left = await server.waitForLog((line) => line.msg === 'connection closed' && line.reason === 'lag');
+    assert.equal(left.stream, 'raw', 'the access log says the client was dropped for lag');
 
     const result = await fast;
     // 320x240 grey at 25 fps is 1.92 MB/s; 14 s minus start-up is well over 15 MB at full rate.

@@ -180,3 +180,35 @@ test('feeds: the container is recognised from the first bytes, and readers join 
   raw.observe(Buffer.from('tick 1\ntick 2\n'), 0);
   assert.deepEqual(raw.joinPoint(0, 14), { header: null, offset: 14 });
 });
+
+test('audio burst: an MP3 / ADTS joiner starts about burst seconds before the latest frame, at a frame that decodes cleanly', async () => {
+  for (const sample of JOIN_SAMPLES.filter((s) => s.name === 'mp3' || s.name === 'adts')) {
+    const data = await recordSample(sample, 5);
+    const fail = (reason: string): void => assert.fail(`${sample.name} parser fell back: ${reason}`);
+    const latest = policyFor(sample.mimetype, 'keyframe', fail, undefined, 0);
+    const burst = policyFor(sample.mimetype, 'keyframe', fail, undefined, 1);
+    for (let p = 0; p < data.length; p += 4096) {
+      const chunk = data.subarray(p, Math.min(p + 4096, data.length));
+      latest.observe(chunk, p);
+      burst.observe(chunk, p);
+    }
+    const edge = latest.joinPoint(0, data.length)?.offset ?? -1;
+    const point = burst.joinPoint(0, data.length)?.offset ?? -1;
+    assert.ok(point >= 0 && point < edge, `${sample.name}: burst join ${point} lies before the latest frame ${edge}`);
+    const dir = mkdtempSync(join(tmpdir(), 'voyandz-burst-'));
+    try {
+      const file = join(dir, `burst.${sample.name}`);
+      writeFileSync(file, data.subarray(point));
+      const { stdout, stderr } = await run('ffprobe', ['-v', 'error', '-count_packets', '-show_entries', 'stream=nb_read_packets,sample_rate,codec_name', '-of', 'json', file]);
+      assert.equal(stderr, '', `${sample.name}: the burst decodes without errors`);
+      const info = (JSON.parse(stdout) as { streams: { nb_read_packets: string; sample_rate: string; codec_name: string }[] }).streams[0];
+      assert.ok(info, `${sample.name}: ffprobe sees an audio stream`);
+      const perFrame = (info.codec_name === 'mp3' ? 1152 : 1024) / Number(info.sample_rate);
+      const seconds = Number(info.nb_read_packets) * perFrame;
+      // From the burst start to the end of the latest frame: at least the burst, less than one more frame.
+      assert.ok(seconds >= 1 && seconds < 1 + 2 * perFrame, `${sample.name}: the joiner gets ${seconds.toFixed(3)} s of audio`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});

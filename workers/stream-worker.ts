@@ -25,7 +25,7 @@ const runtime: WorkerRuntime = new WorkerRuntime(workerId, log, {
   // Called once clients come and go, long after `metrics` below exists.
   requestServed: (route, status) => metrics.countRequest(route, status),
 });
-const metrics = new WorkerMetrics(() => runtime.stats());
+const metrics = new WorkerMetrics(workerId, () => runtime.stats());
 
 let stopping = false;
 let runtimeDir: string | null = null;
@@ -75,6 +75,17 @@ process.on('message', (message: PrimaryToWorker, handle?: Socket) => {
       break;
     case 'metrics':
       void metrics.json().then((json) => send({ type: 'metrics', id: message.id, metrics: json as WorkerMetricsJson }));
+      break;
+    case 'thumbnail': {
+      const id = message.id;
+      void runtime.thumbnail(message.stream).then(
+        (jpeg) => send({ type: 'thumbnail', id, jpeg: jpeg?.toString('base64') ?? null }),
+        () => send({ type: 'thumbnail', id, jpeg: null }),
+      );
+      break;
+    }
+    case 'kick':
+      runtime.kick(message.clientId);
       break;
     case 'shutdown':
       void stop(false);

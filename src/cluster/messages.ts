@@ -37,6 +37,10 @@ export type PrimaryToWorker =
   | { type: 'client'; stream: string; request: HandedRequest }
   | { type: 'stats'; id: number }
   | { type: 'metrics'; id: number }
+  /** To the owner of `stream`: a JPEG of its latest keyframe, for the console. */
+  | { type: 'thumbnail'; id: number; stream: string }
+  /** End the connection of the client the primary handed over as request `clientId`. */
+  | { type: 'kick'; clientId: number }
   | { type: 'shutdown' };
 
 export type WorkerMetricsJson = MetricObjectWithValues<MetricValue<string>>[];
@@ -49,4 +53,6 @@ export type WorkerToPrimary =
   | { type: 'program-started'; pid: number }
   | { type: 'program-exited'; pid: number }
   | { type: 'stats'; id: number; stats: WorkerStats }
-  | { type: 'metrics'; id: number; metrics: WorkerMetricsJson };
+  | { type: 'metrics'; id: number; metrics: WorkerMetricsJson }
+  /** Base64 JPEG (small: a scaled-down picture), or null when the stream has none to show. */
+  | { type: 'thumbnail'; id: number; jpeg: string | null };

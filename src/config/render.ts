@@ -52,6 +52,7 @@ function renderStream(stream: StreamConfig): Record<string, unknown> {
     ...(stream.altUrl === undefined ? {} : { url: stream.altUrl }),
     resurrect: stream.resurrect,
     max_lag: stream.maxLagSeconds,
+    burst: stream.burstSeconds,
     shot_timeout: stream.shotTimeoutSeconds,
     lag_policy: stream.lagPolicy,
     start_timeout: stream.startTimeoutSeconds,

@@ -69,6 +69,7 @@ function resolveStream(name: string, stream: RawStream, raw: RawConfig): StreamC
     ...altUrlOf(name, stream.url),
     resurrect: resurrectOf(stream),
     maxLagSeconds: stream.max_lag ?? raw.max_lag,
+    burstSeconds: Math.min(stream.burst, stream.max_lag ?? raw.max_lag),
     shotTimeoutSeconds: stream.shot_timeout ?? raw.shot_timeout,
     join: resolveJoin(stream.join, stream.mimetype),
     lagPolicy: stream.lag_policy,

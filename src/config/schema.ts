@@ -200,6 +200,14 @@ export const StreamSchema = z
         .positive(SECONDS)
         .optional()
         .describe('Overrides the top-level start_timeout for this stream.'),
+      burst: z
+        .number(SECONDS_OR_OFF)
+        .min(0, SECONDS_OR_OFF)
+        .default(1)
+        .describe(
+          'MP3 and ADTS AAC shared streams: a joiner starts this many seconds of audio in the past (frame-aligned, ' +
+            'never more than max_lag), so a player starts at once. 0: at the latest frame.',
+        ),
       stall_timeout: stallTimeout('stream'),
       shot_timeout: z
         .number(SECONDS)

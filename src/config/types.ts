@@ -69,6 +69,8 @@ export interface StreamConfig {
   join: JoinSetting;
   /** Shared streams: a client more than maxLagSeconds behind is dropped, or skips to the latest join point. */
   lagPolicy: 'drop' | 'skip';
+  /** MP3/ADTS shared streams: seconds of audio a joiner starts before the latest frame (at most maxLagSeconds). */
+  burstSeconds: number;
   /** A client waits this long for the stream's first byte before a 504. */
   startTimeoutSeconds: number;
   /** Shared streams: kill and restart the program after this long without output; 0: never. */

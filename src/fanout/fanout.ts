@@ -58,6 +58,8 @@ export interface FanoutSink {
   readonly blocked: boolean;
   /** How long ago, on the fan-out's clock, the next byte this sink needs arrived (less its join credit); 0 when caught up. */
   lagMs(now?: number): number;
+  /** Why the fan-out ended it: dropped for lag, or the stream ended; null while connected or when the client left. */
+  readonly endedBy: 'lag' | 'stream-ended' | null;
 }
 
 /**
@@ -128,6 +130,7 @@ class Sink implements FanoutSink {
   credit = 0;
   readonly connectedAt = Date.now();
   lag: LagPolicy = 'drop';
+  endedBy: 'lag' | 'stream-ended' | null = null;
   onDrain: () => void = noop;
   onClose: () => void = noop;
 
@@ -149,6 +152,8 @@ export class Fanout {
   readonly name: string;
   private readonly maxLagMs: number;
   private readonly policy: JoinPolicy;
+  /** Callers of captureFromJoin still gathering bytes; usually none. */
+  private watchers: ((chunk: Buffer) => void)[] = [];
   private readonly now: () => number;
   private readonly maxBatchBytes: number;
   private readonly onDrop: ((sink: FanoutSink, what: LagPolicy) => void) | undefined;
@@ -231,6 +236,7 @@ export class Fanout {
   /** Takes ownership of `chunk`: it is shared with every sink, never copied or mutated. */
   push(chunk: Buffer): void {
     if (this.ended || chunk.length === 0) return;
+    if (this.watchers.length > 0) this.notifyWatchers(chunk);
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     this.counters.bytesIn += chunk.length;
@@ -265,6 +271,62 @@ export class Fanout {
   /** Idempotent. Leaves the socket open and takes the fan-out's listeners off it. */
   removeSink(sink: FanoutSink): void {
     if (sink instanceof Sink) this.detach(sink, false);
+  }
+
+  /**
+   * What a joiner would get first (header, then the stream from the latest
+   * join point), copied, until `enough` says it holds what the caller
+   * needs (a whole picture), `maxBytes` were gathered or `timeoutMs`
+   * passed. For thumbnails: costs nothing while no one asks.
+   */
+  captureFromJoin(maxBytes: number, enough: (bytes: Buffer) => boolean, timeoutMs: number): Promise<Buffer | null> {
+    const first = this.latestJoinBytes(maxBytes);
+    if (first === null || enough(first) || first.length >= maxBytes) return Promise.resolve(first);
+    return new Promise((resolve) => {
+      let bytes = first;
+      const done = (result: Buffer | null): boolean => {
+        clearTimeout(timer);
+        this.watchers = this.watchers.filter((w) => w !== watcher);
+        resolve(result);
+        return true;
+      };
+      const watcher = (chunk: Buffer): void => {
+        bytes = Buffer.concat([bytes, chunk.subarray(0, maxBytes - bytes.length)]);
+        if (enough(bytes) || bytes.length >= maxBytes) done(bytes);
+      };
+      const timer = setTimeout(() => done(null), timeoutMs);
+      this.watchers.push(watcher);
+    });
+  }
+
+  private notifyWatchers(chunk: Buffer): void {
+    for (const watcher of [...this.watchers]) {
+      try {
+        watcher(chunk);
+      } catch {
+        // A thumbnail's trouble is never the stream's.
+      }
+    }
+  }
+
+  /**
+   * The header and the stream from the latest join point on (at most
+   * `maxBytes` of it), copied. Null when no join point is held.
+   */
+  private latestJoinBytes(maxBytes: number): Buffer | null {
+    const ring = this.ring;
+    const join = this.policy.joinPoint(ring.start, ring.end, -1);
+    if (join === null || join.offset >= ring.end) return null;
+    const parts: Buffer[] = join.header ? [join.header] : [];
+    let left = maxBytes;
+    for (let i = Math.max(0, ring.indexOf(join.offset)); i < ring.length && left > 0; i++) {
+      const chunk = ring.chunkAt(i);
+      const from = Math.max(0, join.offset - ring.startAt(i));
+      const part = chunk.subarray(from, from + left);
+      parts.push(part);
+      left -= part.length;
+    }
+    return Buffer.concat(parts);
   }
 
   /** A sink found its place in the stream: header first, then data from the join offset. */
@@ -353,6 +415,7 @@ export class Fanout {
     while (parked.length > 0) {
       const s = parked[parked.length - 1];
       this.detach(s, true);
+      s.endedBy = 'stream-ended';
       endAndReap(s.socket);
     }
     const list = this.list;
@@ -360,6 +423,7 @@ export class Fanout {
       const s = list[list.length - 1];
       if (s.blocked) this.catchUp(s, Number.POSITIVE_INFINITY);
       this.detach(s, true);
+      s.endedBy = 'stream-ended';
       endAndReap(s.socket);
     }
     this.pending.length = 0;
@@ -521,6 +585,7 @@ export class Fanout {
         s.socket.destroy();
         this.counters.peerResyncs++;
       } else {
+        s.endedBy = 'lag';
         abort(s.socket);
         this.counters.droppedForLag++;
       }

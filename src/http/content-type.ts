@@ -3,4 +3,8 @@ export const CONTENT_TYPE = {
   PLAIN: 'text/plain; charset=utf-8',
   HTML: 'text/html; charset=utf-8',
   JSON: 'application/json; charset=utf-8',
+  JS: 'text/javascript; charset=utf-8',
+  SVG: 'image/svg+xml',
+  JPEG: 'image/jpeg',
+  EVENTS: 'text/event-stream; charset=utf-8',
 } as const;

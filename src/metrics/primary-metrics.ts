@@ -1,18 +1,35 @@
-import { AggregatorRegistry, Counter, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { collectProcessMetrics } from './process-metrics.js';
 import type { WorkerMetricsJson } from '../cluster/messages.js';
+import { VERSION } from '../version.js';
+import { processLabels } from './process-labels.js';
+import { MonotonicFloor } from './monotonic-floor.js';
 
 /**
  * The primary's own metrics (requests it answers, its process) and the
  * merge of every worker's registry into the one text Prometheus scrapes.
- * Process metrics are summed over the cluster by the aggregator.
+ * voyandz_* series are summed over the cluster by the aggregator; the
+ * per-process ones (process_*, nodejs_*) carry `role` and `worker` labels
+ * (process-labels.ts), so each process keeps its own series: summing
+ * process_max_fds or a start time over processes means nothing.
  */
 export class PrimaryMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'route' | 'status'>;
+  private readonly floor = new MonotonicFloor();
 
   constructor() {
-    collectProcessMetrics(this.registry);
+    collectProcessMetrics(this.registry, processLabels(null));
+    new Gauge({
+      name: 'voyandz_build_info',
+      help: 'Always 1: the running voyandz version and Node.js version, as labels',
+      labelNames: ['version', 'node'],
+      registers: [this.registry],
+      aggregator: 'first',
+      collect() {
+        this.set({ version: VERSION, node: process.version }, 1);
+      },
+    });
     this.requests = new Counter({
       name: 'voyandz_http_requests_total',
       help: 'HTTP requests answered, by route and status',
@@ -27,7 +44,15 @@ export class PrimaryMetrics {
 
   async render(workers: WorkerMetricsJson[]): Promise<{ contentType: string; text: string }> {
     const own = (await this.registry.getMetricsAsJSON()) as WorkerMetricsJson;
-    const merged = AggregatorRegistry.aggregate([own, ...workers]);
-    return { contentType: merged.contentType, text: await merged.metrics() };
+    // prom-client omits process_start_time_seconds from a merge: one start time for many processes means nothing.
+    // Labelled per process, each is its own series, so nothing is lost by keeping them.
+    const merged = AggregatorRegistry.aggregate([own, ...workers].map((metrics) => metrics.map(keepPerProcess)));
+    const floored = this.floor.apply(await merged.getMetricsAsJSON());
+    const out = AggregatorRegistry.aggregate([floored]);
+    return { contentType: out.contentType, text: await out.metrics() };
   }
+}
+
+function keepPerProcess(metric: WorkerMetricsJson[number]): WorkerMetricsJson[number] {
+  return metric.aggregator === 'omit' ? { ...metric, aggregator: 'first' } : metric;
 }

@@ -8,7 +8,10 @@ import { collectDefaultMetrics, type Registry } from 'prom-client';
  */
 const EVENT_LOOP_SAMPLE_MS = 100;
 
-/** The process metrics (CPU, memory, GC, event-loop lag, handles) of this process into `registry`. */
-export function collectProcessMetrics(registry: Registry): void {
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+/**
+ * The process metrics (CPU, memory, GC, event-loop lag, handles) of this
+ * process into `registry`, labelled with which process it is (process-labels.ts).
+ */
+export function collectProcessMetrics(registry: Registry, labels: Record<string, string>): void {
+  collectDefaultMetrics({ register: registry, labels, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
 }

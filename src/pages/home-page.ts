@@ -2,6 +2,7 @@ import type { ServerConfig } from '../config/types.js';
 import { PROGRAM_NAME, VERSION } from '../version.js';
 import { escapeHtml, page } from './html.js';
 import { hrefOf } from './href.js';
+import { playerKind, watchUrl } from './player.js';
 
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
@@ -12,6 +13,7 @@ export function renderHomePage(config: ServerConfig): string {
     .map(
       (s) =>
         `<li><a href="${hrefOf(s.url)}">${escapeHtml(s.name)}</a>` +
+        (playerKind(s) === 'none' ? '' : ` · <a href="${hrefOf(watchUrl(s))}">watch</a>`) +
         (s.altUrl === undefined ? '' : ` (alt URL: <a href="${hrefOf(s.altUrl)}">${escapeHtml(s.altUrl)}</a>)`) +
         ` <small>${escapeHtml(s.mimetype)}${s.type === 'shot' ? ', shot' : s.client === 'exclusive' ? ', exclusive' : ''}</small></li>`,
     );

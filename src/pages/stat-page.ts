@@ -1,67 +1,128 @@
+import type { ServerConfig } from '../config/types.js';
+import { entryOf } from '../config/lookup.js';
 import type { ClusterStats } from '../stats/cluster-stats.js';
+import { HISTORY_SAMPLE_MS, type StatHistory } from '../stats/history.js';
+import type { ProgramInfo } from '../stats/types.js';
+import { THUMBNAIL_REFRESH_MS } from '../stats/thumbnails.js';
 import { escapeHtml, formatBitrate, formatBytes, formatDuration, page } from './html.js';
 import { hrefOf } from './href.js';
+import { playerKind, watchUrl } from './player.js';
+import { sparkline } from './sparkline.js';
+
+const SLOTS = (15 * 60 * 1000) / HISTORY_SAMPLE_MS;
 
 const td = (value: string | number, numeric = false): string =>
   `<td${numeric ? ' class="n"' : ''}>${escapeHtml(String(value))}</td>`;
 
-const state = (value: string, error?: string): string =>
-  `<td class="${escapeHtml(value)}">${escapeHtml(value)}${error === undefined ? '' : `<br><small>${escapeHtml(error)}</small>`}</td>`;
+const badge = (state: string): string => `<span class="badge ${escapeHtml(state)}">${escapeHtml(state)}</span>`;
 
 const link = (path: string, text: string): string => `<a href="${hrefOf(path)}">${escapeHtml(text)}</a>`;
 
-/** Works without JavaScript; with it, the page refreshes itself every 5 s. */
-export function renderStatPage(stats: ClusterStats): string {
+/** A disabled entry's config errors, where its figures would be. */
+const errorText = (error: string | undefined): string => (error === undefined ? '' : `<pre class="dead">${escapeHtml(error)}</pre>`);
+
+const fact = (label: string, value: string | number): string => `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(String(value))}</dd>`;
+
+const ago = (now: number, at: number): string => formatDuration(Math.max(0, Math.round((now - at) / 1000)));
+
+function describeExit(exit: NonNullable<ProgramInfo['lastExit']>, now: number): string {
+  return `${exit.signal ?? `code ${exit.code}`}, ${ago(now, exit.at)} ago`;
+}
+
+/** pid, uptime, last exit, silence, back-off and the stderr tail of a feed's or shared stream's program. */
+function programFacts(pid: number | null, restarts: number, program: ProgramInfo | null, now: number): { facts: string; stderr: string } {
+  if (!program) return { facts: fact('restarts', restarts), stderr: '' };
+  const facts = [
+    fact('pid', pid ?? '—'),
+    fact('uptime', program.startedAt === null ? '—' : ago(now, program.startedAt)),
+    fact('restarts', restarts),
+    fact('last exit', program.lastExit ? describeExit(program.lastExit, now) : '—'),
+    fact('last output', program.secondsSinceOutput === null ? '—' : `${program.secondsSinceOutput.toFixed(1)} s ago`),
+  ];
+  if (program.retryAt !== null) facts.push(fact('next retry', `in ${Math.max(0, (program.retryAt - now) / 1000).toFixed(1)} s`));
+  const stderr = program.stderrTail.length > 0 ? `<details><summary>stderr</summary><pre>${escapeHtml(program.stderrTail.join('\n'))}</pre></details>` : '';
+  return { facts: facts.join(''), stderr };
+}
+
+function streamCard(row: ClusterStats['streams'][number], config: ServerConfig, history: StatHistory, now: number): string {
+  const stream = entryOf(config.streams, row.name);
+  const kind = stream ? playerKind(stream) : 'none';
+  const shared = row.client === 'shared' && row.type === 'stream';
+  // A picture only where there is one, and only of a program that runs.
+  const thumb =
+    shared && (kind === 'video' || kind === 'image' || kind.startsWith('mse')) && row.state === 'running'
+      ? `<img class="thumb" alt="" loading="lazy" src="/stat/thumb/${encodeURIComponent(row.name)}.jpg?t=${Math.floor(now / THUMBNAIL_REFRESH_MS)}">`
+      : '<div class="thumb none"></div>';
+  const samples = history.of(row.name);
+  const program = programFacts(row.pid, row.restarts, row.program, now);
+  const watch = stream && kind !== 'none' ? ` · ${link(watchUrl(stream), 'watch')}` : '';
+  return `<article class="card" id="stream-${escapeHtml(row.name)}">${thumb}
+<h3>${link(row.url, row.name)}${watch} ${badge(row.state)}</h3>
+<p class="sub">${escapeHtml(row.type === 'shot' ? 'shot' : row.client)}${row.feed ? ` · feed ${escapeHtml(row.feed)}` : ''}${row.altUrl === undefined ? '' : ` · ${link(row.altUrl, row.altUrl)}`}</p>${errorText(row.error)}
+<dl>${fact('clients', row.clients)}${fact('bitrate', formatBitrate(row.bitrate))}${fact('sent', formatBytes(row.bytesSent))}${fact('dropped for lag', row.droppedForLag)}
+${program.facts}</dl>${program.stderr}
+<div class="charts"><figure>${sparkline(samples.map((s) => s.clients), `${row.name}: clients, last 15 min`, SLOTS)}<figcaption>clients, 15 min</figcaption></figure>
+<figure>${sparkline(samples.map((s) => s.bitrate), `${row.name}: bitrate, last 15 min`, SLOTS)}<figcaption>bitrate, 15 min</figcaption></figure></div>
+</article>`;
+}
+
+function feedCard(row: ClusterStats['feeds'][number], now: number): string {
+  const program = programFacts(row.pid, row.restarts, row.program, now);
+  return `<article class="card" id="feed-${escapeHtml(row.name)}">
+<h3>${escapeHtml(row.name)} ${badge(row.state)}</h3>
+<p class="sub">${escapeHtml(row.mode)}${row.feed ? ` · reads ${escapeHtml(row.feed)}` : ''}</p>${errorText(row.error)}
+<dl>${fact('consumers', row.consumers)}${fact('bitrate', formatBitrate(row.bitrate))}${fact('read', formatBytes(row.bytesRead))}
+${program.facts}</dl>${program.stderr}
+</article>`;
+}
+
+function clientsTable(clients: NonNullable<ClusterStats['clients']>, now: number): string {
+  const rows = clients
+    .map(
+      (c) =>
+        `<tr>${td(c.remote)}<td class="ua">${escapeHtml(c.userAgent || '—')}</td>${td(c.stream)}${td(c.worker, true)}${td(ago(now, c.connectedAt), true)}` +
+        `${td(formatBytes(c.bytesSent), true)}${td(formatBitrate(c.bitrate), true)}${td(`${(c.lagMs / 1000).toFixed(1)} s`, true)}` +
+        `<td><form method="post" action="/admin/clients/${c.id}/kick"><button type="submit">kick</button></form></td></tr>`,
+    )
+    .join('\n');
+  return `<h2>Clients</h2><div class="scroll"><table><tr><th>address</th><th>User-Agent</th><th>stream</th><th>worker</th><th>connected</th><th>sent</th><th>rate</th><th>lag</th><th></th></tr>
+${rows || '<tr><td colspan="9">no clients</td></tr>'}</table></div>`;
+}
+
+/** In place, once a second, while the tab is visible: the same page, fetched again, its console swapped in. */
+const LIVE_SCRIPT = `(function(){
+var busy=false;
+setInterval(function(){
+if(busy||document.hidden)return;busy=true;
+fetch(location.pathname,{cache:'no-store'}).then(function(r){return r.ok?r.text():null}).then(function(html){
+if(html===null)return;var next=new DOMParser().parseFromString(html,'text/html').getElementById('console');
+var open={};document.querySelectorAll('#console details[open]').forEach(function(d){open[d.closest('[id]').id]=1});
+if(next){document.getElementById('console').replaceWith(next);next.querySelectorAll('details').forEach(function(d){if(open[d.closest('[id]').id])d.open=true});}
+document.getElementById('live').textContent='live';
+}).catch(function(){document.getElementById('live').textContent='offline';}).then(function(){busy=false});
+},1000);
+})();`;
+
+/** The operator's console: complete without JavaScript; with it, it updates in place every second. */
+export function renderStatPage(stats: ClusterStats, config: ServerConfig, history: StatHistory): string {
   const s = stats.server;
-  const streams = stats.streams
-    .map(
-      (r) =>
-        `<tr><td>${link(r.url, r.name)}${r.altUrl === undefined ? '' : `<br><small>${link(r.altUrl, r.altUrl)}</small>`}</td>` +
-        `${td(r.type === 'shot' ? 'shot' : r.client)}${td(r.feed ?? '—')}${state(r.state, r.error)}${td(r.pid ?? '—', true)}${td(r.clients, true)}${td(formatBytes(r.bytesSent), true)}` +
-        `${td(formatBitrate(r.bitrate), true)}${td(r.restarts, true)}${td(r.droppedForLag, true)}</tr>`,
-    )
-    .join('\n');
-  const feeds = stats.feeds
-    .map(
-      (r) =>
-        `<tr>${td(r.name)}${td(r.mode)}${td(r.feed ?? '—')}${state(r.state, r.error)}${td(r.pid ?? '—', true)}` +
-        `${td(r.consumers, true)}${td(formatBytes(r.bytesRead), true)}${td(formatBitrate(r.bitrate), true)}${td(r.restarts, true)}</tr>`,
-    )
-    .join('\n');
+  const now = Date.parse(s.now);
   const workers = stats.workers
     .map((w) => `<tr>${td(w.id, true)}${td(w.pid, true)}${td(w.clients, true)}${td(formatBytes(w.rss), true)}</tr>`)
     .join('\n');
-  const clients = stats.clients
-    ? `<h2>Clients</h2><table><tr><th>stream</th><th>address</th><th>since</th><th>sent</th><th>worker</th></tr>
-${stats.clients
-  .map(
-    (c) =>
-      `<tr>${td(c.stream)}${td(c.remote)}${td(new Date(c.connectedAt).toISOString())}${td(formatBytes(c.bytesSent), true)}${td(c.worker, true)}</tr>`,
-  )
-  .join('\n')}</table>`
-    : '';
-  const body = `<h1>${escapeHtml(s.name)} status</h1>
-<table>
-<tr><th>version</th>${td(s.version)}</tr>
-<tr><th>started</th>${td(s.startedAt)}</tr>
-<tr><th>now</th>${td(s.now)}</tr>
-<tr><th>uptime</th>${td(formatDuration(s.uptimeSeconds))}</tr>
-<tr><th>clients</th>${td(stats.totals.clients, true)}</tr>
-<tr><th>sent</th>${td(formatBytes(stats.totals.bytesSent), true)}</tr>
-<tr><th>output bitrate</th>${td(formatBitrate(stats.totals.bitrate), true)}</tr>
-<tr><th>dropped for lag</th>${td(stats.totals.droppedForLag, true)}</tr>
-<tr><th>restarts</th>${td(stats.totals.restarts, true)}</tr>
-</table>
+  const body = `<header class="top"><h1>${escapeHtml(s.name)}</h1><span id="live" class="sub">static</span></header>
+<main id="console">
+<dl class="totals">${fact('version', s.version)}${fact('uptime', formatDuration(s.uptimeSeconds))}${fact('clients', stats.totals.clients)}${fact('output', formatBitrate(stats.totals.bitrate))}${fact('sent', formatBytes(stats.totals.bytesSent))}${fact('dropped for lag', stats.totals.droppedForLag)}${fact('restarts', stats.totals.restarts)}</dl>
+<p class="sub">started ${escapeHtml(s.startedAt)} · now ${escapeHtml(s.now)}</p>
 <h2>Streams</h2>
-<table><tr><th>stream</th><th>client</th><th>feed</th><th>state</th><th>pid</th><th>clients</th><th>sent</th><th>bitrate</th><th>restarts</th><th>dropped</th></tr>
-${streams}</table>
+<section class="cards">${stats.streams.map((r) => streamCard(r, config, history, now)).join('\n')}</section>
 <h2>Feeds</h2>
-<table><tr><th>feed</th><th>mode</th><th>reads</th><th>state</th><th>pid</th><th>consumers</th><th>read</th><th>bitrate</th><th>restarts</th></tr>
-${feeds}</table>
+<section class="cards">${stats.feeds.map((r) => feedCard(r, now)).join('\n') || '<p>No feeds.</p>'}</section>
 <h2>Workers</h2>
-<table><tr><th>id</th><th>pid</th><th>clients</th><th>RSS</th></tr>
-${workers}</table>
-${clients}
-<p><a href="/">home</a> · <a href="/stat.json">JSON</a></p>`;
-  return page(`${s.name} status`, body, 'setTimeout(function(){location.reload()},5000)');
+<div class="scroll"><table><tr><th>id</th><th>pid</th><th>clients</th><th>RSS</th></tr>
+${workers}</table></div>
+${stats.clients ? clientsTable(stats.clients, now) : ''}
+</main>
+<p><a href="/">home</a> · <a href="/stat.json">JSON</a> · <a href="/metrics">metrics</a></p>`;
+  return page(`${s.name} status`, body, LIVE_SCRIPT);
 }

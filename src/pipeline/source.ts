@@ -5,7 +5,7 @@ import { ERRORS } from '../errors.js';
 import { newFanoutCounters, type Fanout, type FanoutCounters } from '../fanout/fanout.js';
 import type { JoinPolicy } from '../fanout/join/policy.js';
 import { feedPolicyFor, policyFor } from '../fanout/join/policy-for.js';
-import type { ProgramState } from '../stats/types.js';
+import type { ProgramInfo, ProgramState } from '../stats/types.js';
 import { FanoutSlot } from './fanout-slot.js';
 import { FeedReaders, feedReadersFor } from './feed-readers.js';
 import { Program, type ProgramExit } from './program.js';
@@ -58,6 +58,10 @@ export class Source implements Tap {
   private lastOutputAt = 0;
   private watchdog: NodeJS.Timeout | null = null;
   private stalledProgram: Program | null = null;
+  /** The last run's end, for the console: what killed it and what it said. */
+  private lastExit: { code: number | null; signal: string | null; at: number; stderrTail: string } | null = null;
+  /** While backing off: when (ms epoch) the next run starts. */
+  private retryAt: number | null = null;
 
   constructor(
     readonly definition: SourceDefinition,
@@ -106,6 +110,23 @@ export class Source implements Tap {
 
   get pid(): number | null {
     return this.program?.pid ?? null;
+  }
+
+  /** What the console shows of the program: the running one, else the last run. */
+  programInfo(): ProgramInfo {
+    const program = this.program;
+    return {
+      startedAt: program?.startedAt ?? null,
+      secondsSinceOutput: program ? Math.round((performance.now() - this.lastOutputAt) / 100) / 10 : null,
+      lastExit: this.lastExit && { code: this.lastExit.code, signal: this.lastExit.signal, at: this.lastExit.at },
+      stderrTail: lastLines(program?.stderrTail() || this.lastExit?.stderrTail || '', STDERR_LINES),
+      retryAt: this.state === 'restarting' ? this.retryAt : null,
+    };
+  }
+
+  /** The latest join point's bytes (header first), for a thumbnail; null when nothing is held. */
+  captureFromJoin(maxBytes: number, enough: (bytes: Buffer) => boolean, timeoutMs: number): Promise<Buffer | null> {
+    return this.program ? this.slot.fanout.captureFromJoin(maxBytes, enough, timeoutMs) : Promise.resolve(null);
   }
 
   get consumers(): number {
@@ -180,6 +201,7 @@ export class Source implements Tap {
           { code: ERRORS.MULTIPART_BOUNDARY.code, stream: stream.name, mimetype: stream.mimetype, written, declared },
           ERRORS.MULTIPART_BOUNDARY.message(stream.name, written, declared ?? '(none)'),
         ),
+      stream.burstSeconds,
     );
   }
 
@@ -213,8 +235,10 @@ export class Source implements Tap {
     });
     this.program = program;
     this.lastOutputAt = performance.now();
+    this.retryAt = null;
     this.startWatchdog();
     if (program.pid !== undefined) this.ctx.registry.programStarted(program.pid);
+    this.ctx.log.info({ [this.kind]: this.name, pid: program.pid }, `${this.kind} ${this.name}: program started (pid ${program.pid ?? '—'})`);
     this.readers?.attach(program);
     const fanout = this.slot.fanout;
     program.stdout.on('data', (chunk: Buffer) => {
@@ -232,6 +256,11 @@ export class Source implements Tap {
 
   private onExit(program: Program, exit: ProgramExit): void {
     if (program.pid !== undefined) this.ctx.registry.programExited(program.pid);
+    this.lastExit = { code: exit.code, signal: exit.signal, at: Date.now(), stderrTail: exit.stderrTail };
+    this.ctx.log.info(
+      { [this.kind]: this.name, pid: program.pid, exitCode: exit.code, signal: exit.signal, ranMs: exit.ranMs, stopped: exit.stopped },
+      `${this.kind} ${this.name}: program ${exit.stopped ? 'stopped' : 'exited'} (pid ${program.pid ?? '—'}, ${exit.signal ?? `code ${exit.code}`})`,
+    );
     if (this.program !== program) return; // stopped on purpose: its feeds were released then
     const inputEnded = this.readers?.inputEnded ?? false;
     this.readers?.detach();
@@ -252,6 +281,7 @@ export class Source implements Tap {
       const verdict = this.policy.shouldLog(Date.now());
       if (verdict.log) this.ctx.log.error({ ...fields, suppressed: verdict.suppressed }, `${what}; restarting in ${delay} ms`);
       this.slot.restart();
+      this.retryAt = Date.now() + delay;
       this.timer = setTimeout(() => this.spawn(), delay);
       return;
     }
@@ -322,6 +352,12 @@ export class Source implements Tap {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+const STDERR_LINES = 8;
+
+function lastLines(text: string, count: number): string[] {
+  return text.split('\n').filter((line) => line.trim() !== '').slice(-count);
 }
 
 function lingerSeconds(mode: FeedMode): number {

@@ -19,7 +19,9 @@ import { remoteOf } from '../http/remote.js';
 import { streamAnswer, type HttpResponse } from '../http/response.js';
 import { PrimaryMetrics } from '../metrics/primary-metrics.js';
 import { createPagesApp } from '../pages/pages-app.js';
-import { buildClusterStats } from '../stats/cluster-stats.js';
+import { buildClusterStats, type ClusterStats } from '../stats/cluster-stats.js';
+import { HISTORY_SAMPLE_MS, StatHistory } from '../stats/history.js';
+import { Thumbnails } from '../stats/thumbnails.js';
 import { serveConnection, type RequestDecision } from './connection.js';
 import { Router, type Route } from './router.js';
 import { createRuntimeDir } from './runtime-dir.js';
@@ -29,7 +31,9 @@ import { WorkerPool } from './worker-pool.js';
 const WORKER_ENTRY = fileURLToPath(new URL('../../workers/stream-worker.js', import.meta.url));
 const SHUTDOWN_GRACE_MS = 5000;
 /** Pages that follow admin_access. */
-const ADMIN_PAGES = new Set(['/stat', '/stat.json', '/config', '/metrics']);
+const ADMIN_PAGES = new Set(['/stat', '/stat.json', '/config', '/metrics', '/admin']);
+/** Polled by machines (Prometheus, health checks) or by the console itself every second: logged at debug. */
+const QUIET_PAGES = new Set(['/stat', '/stat.json', '/metrics', '/healthz', '/assets']);
 
 /**
  * The primary process: accepts every connection, answers pages itself and
@@ -48,6 +52,9 @@ export class Primary {
   private readonly throttle = new LogThrottle();
   private readonly app: FastifyInstance;
   private readonly server: Server;
+  private readonly history = new StatHistory();
+  private readonly thumbnails: Thumbnails;
+  private readonly historyTimer: NodeJS.Timeout;
   private stopAcceptGuard: () => void = () => undefined;
   private reloads = 0;
   private stopping: Promise<void> | null = null;
@@ -72,11 +79,21 @@ export class Primary {
       limits: () => this.gate.streamLimits(Object.keys(this.config.streams)),
       pendingHeads: () => this.pending.size,
     });
+    this.thumbnails = new Thumbnails((stream) => this.pool.thumbnail(stream));
     this.app = createPagesApp({
       config: () => this.config,
-      stats: async () => buildClusterStats(this.config, await this.pool.gatherStats(), this.startedAt),
+      stats: () => this.stats(),
+      history: () => this.history,
       metrics: async () => this.metrics.render(await this.pool.gatherMetrics()),
+      thumbnail: (stream) => this.thumbnails.get(stream),
+      kick: (id) => {
+        const kicked = this.pool.kick(id);
+        if (kicked) this.log.info({ id }, `client ${id} kicked`);
+        return kicked;
+      },
     });
+    this.historyTimer = setInterval(() => void this.sampleHistory(), HISTORY_SAMPLE_MS);
+    this.historyTimer.unref();
     this.server = createServer((socket) =>
       serveConnection(socket, {
         route: (head, s) => this.route(head, s),
@@ -132,8 +149,24 @@ export class Primary {
     this.log.info({ feeds: Object.keys(next.feeds).length, streams: Object.keys(next.streams).length }, 'config reloaded');
   }
 
+  private async stats(): Promise<ClusterStats> {
+    return buildClusterStats(this.config, await this.pool.gatherStats(), this.startedAt);
+  }
+
+  private async sampleHistory(): Promise<void> {
+    try {
+      const stats = await this.stats();
+      this.history.record(stats.streams);
+      this.thumbnails.keepOnly(new Set(stats.streams.map((s) => s.name)));
+    } catch (error) {
+      // A timer must never take the primary down.
+      this.log.warn({ code: ERRORS.INTERNAL.code, err: error }, ERRORS.INTERNAL.message('sampling the stat history failed'));
+    }
+  }
+
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      clearInterval(this.historyTimer);
       this.stopAcceptGuard();
       this.server.close();
       await this.pool.shutdown(SHUTDOWN_GRACE_MS);
@@ -179,9 +212,10 @@ export class Primary {
     const match = this.router.match(head.path);
     if (match.kind === 'bad-url') return this.respond(errorResponse('BAD_URL', head.path), 'other', head, socket);
     const routeLabel = match.kind === 'stream' ? match.stream.url : match.kind === 'disabled' ? (match.entry.urls[0] ?? 'other') : match.route;
-    if (head.method !== 'GET' && head.method !== 'HEAD') {
-      const refusal = errorResponse('METHOD_NOT_ALLOWED', head.method);
-      refusal.headers.allow = 'GET, HEAD';
+    const post = match.kind === 'page' && match.route === '/admin';
+    if (post ? head.method !== 'POST' : head.method !== 'GET' && head.method !== 'HEAD') {
+      const refusal = post ? errorResponse('METHOD_NOT_ALLOWED', head.method, 'POST') : errorResponse('METHOD_NOT_ALLOWED', head.method);
+      refusal.headers.allow = post ? 'POST' : 'GET, HEAD';
       return this.respond(refusal, routeLabel, head, socket);
     }
     const client = this.gate.clientOf(socket, head);
@@ -201,7 +235,7 @@ export class Primary {
   }
 
   private allowed(match: Exclude<Route, { kind: 'bad-url' }>, head: RequestHead, socket: Socket, routeLabel: string, client: string): RequestDecision {
-    if (match.kind === 'page') return { kind: 'respond', response: this.renderPage(head, socket, match.route) };
+    if (match.kind === 'page') return { kind: 'respond', response: this.renderPage(head, socket, match.route, client) };
     if (match.kind === 'disabled') return this.respond(errorResponse('STREAM_DISABLED', match.entry.name, match.entry.errors.join('\n')), routeLabel, head, socket);
     const stream = match.stream;
     // HEAD never starts a program: the headers are known from the config.
@@ -233,21 +267,23 @@ export class Primary {
     return this.respond(errorResponse('STREAM_UNAVAILABLE', stream.name, 'no worker is ready'), routeLabel, head, socket);
   }
 
-  private async renderPage(head: RequestHead, socket: Socket, route: string): Promise<HttpResponse> {
+  /** `client`: the address the access rules saw (a trusted proxy's client), which pages see as request.ip. */
+  private async renderPage(head: RequestHead, socket: Socket, route: string, client: string): Promise<HttpResponse> {
     const started = Date.now();
     const remote = remoteOf(socket);
     const reply = await this.app.inject({
-      method: head.method as 'GET' | 'HEAD',
+      method: head.method as 'GET' | 'HEAD' | 'POST',
       url: head.target,
       headers: head.headers,
-      remoteAddress: socket.remoteAddress ?? '',
+      remoteAddress: client,
     });
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(reply.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
     }
     this.metrics.countRequest(route, reply.statusCode);
-    this.log.info(
+    const level = QUIET_PAGES.has(route) && reply.statusCode < 400 ? 'debug' : 'info';
+    this.log[level](
       { remote, method: head.method, path: head.path, status: reply.statusCode, bytes: reply.rawPayload.length, durationMs: Date.now() - started },
       'request',
     );

@@ -6,7 +6,14 @@ export type Route =
   | { kind: 'page'; route: string }
   | { kind: 'bad-url' };
 
-const PAGES = new Set(['/', '/stat', '/stat.json', '/config', '/metrics']);
+const PAGES = new Set(['/', '/stat', '/stat.json', '/config', '/metrics', '/healthz']);
+/** Pages under a prefix, labelled by it (metrics and access rules take the label, not each name). */
+const PAGE_PREFIXES = ['/watch/', '/assets/', '/stat/', '/admin/'];
+
+function pageRoute(decoded: string): string {
+  if (PAGES.has(decoded)) return decoded;
+  return PAGE_PREFIXES.find((prefix) => decoded.startsWith(prefix))?.slice(0, -1) ?? 'other';
+}
 
 /**
  * Stream URLs are matched exactly (after percent-decoding), like the
@@ -38,6 +45,6 @@ export class Router {
     if (stream) return { kind: 'stream', stream };
     const entry = this.disabled.get(decoded);
     if (entry) return { kind: 'disabled', entry };
-    return { kind: 'page', route: PAGES.has(decoded) ? decoded : 'other' };
+    return { kind: 'page', route: pageRoute(decoded) };
   }
 }

@@ -43,9 +43,14 @@ interface WorkerSlot {
   spawnedAt: number;
 }
 
-type Reply = { type: 'stats'; stats: WorkerStats } | { type: 'metrics'; metrics: WorkerMetricsJson };
+type Reply =
+  | { type: 'stats'; stats: WorkerStats }
+  | { type: 'metrics'; metrics: WorkerMetricsJson }
+  | { type: 'thumbnail'; jpeg: string | null };
 
 const REPLY_TIMEOUT_MS = 2000;
+/** A thumbnail is one short ffmpeg run in the worker (killed after 5 s). */
+const THUMBNAIL_TIMEOUT_MS = 6000;
 /**
  * Clients of the dead worker's streams on other workers wait for it (up to
  * start_timeout): the first respawn must be quick; a crash loop backs off.
@@ -167,6 +172,22 @@ export class WorkerPool {
     return [...live, this.carried.toJson()];
   }
 
+  /** A JPEG of a shared stream's latest keyframe, from the worker that runs it; null when there is none. */
+  async thumbnail(stream: string): Promise<Buffer | null> {
+    const slot = this.slots.at(entryOf(this.ownerOf, streamId(stream)) ?? 0);
+    if (!slot) return null;
+    const reply = await this.ask(slot, (id) => ({ type: 'thumbnail', id, stream }), THUMBNAIL_TIMEOUT_MS);
+    return reply?.type === 'thumbnail' && reply.jpeg !== null ? Buffer.from(reply.jpeg, 'base64') : null;
+  }
+
+  /** Ends the connection of the client handed over as request `id`; false when no worker holds it. */
+  kick(id: number): boolean {
+    const slot = this.slots.find((s) => s.handed.has(id));
+    if (!slot?.child?.connected) return false;
+    slot.child.send({ type: 'kick', clientId: id } satisfies PrimaryToWorker);
+    return true;
+  }
+
   /** Ask every worker to stop its clients and programs; kill what lingers. */
   async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
@@ -276,6 +297,7 @@ export class WorkerPool {
         break;
       case 'stats':
       case 'metrics':
+      case 'thumbnail':
         this.pending.get(message.id)?.(message);
         break;
     }
@@ -299,22 +321,22 @@ export class WorkerPool {
   }
 
   private askAll(type: 'stats' | 'metrics'): Promise<(Reply | null)[]> {
-    return Promise.all(
-      this.slots.map((slot) => {
-        if (!slot.ready || !slot.child?.connected) return Promise.resolve(null);
-        const id = this.nextRequestId++;
-        return new Promise<Reply | null>((resolve) => {
-          const timer = setTimeout(() => finish(null), REPLY_TIMEOUT_MS);
-          const finish = (reply: Reply | null): void => {
-            clearTimeout(timer);
-            this.pending.delete(id);
-            resolve(reply);
-          };
-          this.pending.set(id, finish);
-          slot.child?.send({ type, id } satisfies PrimaryToWorker);
-        });
-      }),
-    );
+    return Promise.all(this.slots.map((slot) => this.ask(slot, (id) => ({ type, id }), REPLY_TIMEOUT_MS)));
+  }
+
+  /** One question to one worker; null when it is not there or does not answer in time. */
+  private ask(slot: WorkerSlot, message: (id: number) => PrimaryToWorker, timeoutMs: number): Promise<Reply | null> {
+    if (!slot.ready || !slot.child?.connected) return Promise.resolve(null);
+    const id = this.nextRequestId++;
+    return new Promise<Reply | null>((resolve) => {
+      const timer = setTimeout(() => finish(null), timeoutMs);
+      const finish = (reply: Reply | null): void => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve(reply);
+      };
+      this.pending.set(id, finish);
+      slot.child?.send(message(id));
+    });
   }
 }
-

@@ -1,5 +1,5 @@
 import type { DisabledEntry, FeedMode, ServerConfig } from '../config/types.js';
-import type { ClientStats, ProgramState, SourceStats, WorkerStats } from './types.js';
+import type { ClientStats, ProgramInfo, ProgramState, SourceStats, WorkerStats } from './types.js';
 import { PROGRAM_NAME, VERSION } from '../version.js';
 import { feedId, sourceId, streamId, type SourceId } from '../cluster/source-id.js';
 
@@ -23,6 +23,8 @@ interface StreamRow {
   bitrate: number;
   restarts: number;
   droppedForLag: number;
+  /** The shared program's details; null for per-client streams and shots. */
+  program: ProgramInfo | null;
 }
 
 interface FeedRow {
@@ -36,6 +38,7 @@ interface FeedRow {
   bitrate: number;
   restarts: number;
   consumers: number;
+  program: ProgramInfo | null;
 }
 
 export interface ClusterStats {
@@ -95,6 +98,7 @@ export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], 
       bitrate,
       restarts: source?.restarts ?? 0,
       droppedForLag,
+      program: source?.program ?? null,
     };
   });
 
@@ -110,6 +114,7 @@ export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], 
       bitrate: source?.bitrate ?? 0,
       restarts: source?.restarts ?? 0,
       consumers: source?.consumers ?? 0,
+      program: source?.program ?? null,
     };
   });
 
@@ -166,9 +171,10 @@ function disabledStreamRow(entry: DisabledEntry): StreamRow {
     bitrate: 0,
     restarts: 0,
     droppedForLag: 0,
+    program: null,
   };
 }
 
 function disabledFeedRow(entry: DisabledEntry): FeedRow {
-  return { name: entry.name, mode: '—', feed: null, state: 'disabled', error: entry.errors.join('\n'), pid: null, bytesRead: 0, bitrate: 0, restarts: 0, consumers: 0 };
+  return { name: entry.name, mode: '—', feed: null, state: 'disabled', error: entry.errors.join('\n'), pid: null, bytesRead: 0, bitrate: 0, restarts: 0, consumers: 0, program: null };
 }

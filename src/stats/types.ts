@@ -2,6 +2,18 @@
 
 export type ProgramState = 'idle' | 'starting' | 'running' | 'restarting' | 'dead';
 
+/** A feed's or shared stream's program, as the console shows it: the running one, else the last run. */
+export interface ProgramInfo {
+  /** ms epoch of the running program's start; null when none runs. */
+  startedAt: number | null;
+  secondsSinceOutput: number | null;
+  lastExit: { code: number | null; signal: string | null; at: number } | null;
+  /** The last lines of its stderr. */
+  stderrTail: string[];
+  /** While backing off after a failure: when (ms epoch) it is started again. */
+  retryAt: number | null;
+}
+
 export interface SourceStats {
   name: string;
   kind: 'feed' | 'stream';
@@ -16,19 +28,29 @@ export interface SourceStats {
   bitrate: number;
   /** Programs, clients and peer workers reading it. */
   consumers: number;
+  program: ProgramInfo;
 }
 
 export interface ClientStats {
+  /** The primary's request id: what /admin/clients/ID/kick names. */
+  id: number;
   stream: string;
   remote: string;
+  userAgent: string;
   connectedAt: number;
   bytesSent: number;
+  /** Bits per second over the last few seconds. */
+  bitrate: number;
+  /** Stream time the client is behind live (shared streams; 0 otherwise). */
+  lagMs: number;
   worker: number;
 }
 
 export interface StreamClientStats {
   name: string;
   clients: number;
+  /** Clients that connected to it in this worker's life (counted at connect). */
+  connections: number;
   bytesSent: number;
   bitrate: number;
   droppedForLag: number;

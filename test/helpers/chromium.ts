@@ -74,12 +74,42 @@ export class HeadlessChromium {
   private nextId = 1;
 
   /** Evaluates `expression` in the page, awaiting a returned promise; resolves with its JSON value. */
-  evaluate(expression: string, timeoutMs = 30000): Promise<unknown> {
+  async evaluate(expression: string, timeoutMs = 30000): Promise<unknown> {
+    const reply = (await this.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true }, timeoutMs)) as CdpReply['result'];
+    if (reply?.exceptionDetails) throw new Error(JSON.stringify(reply.exceptionDetails));
+    return reply?.result?.value;
+  }
+
+  /** Opens `url` in the page (running `atStart` in it before any of its own scripts) and waits for its load event. */
+  async navigate(url: string, atStart = ''): Promise<void> {
+    await this.send('Page.enable', {});
+    if (atStart) await this.send('Page.addScriptToEvaluateOnNewDocument', { source: atStart });
+    await this.send('Page.navigate', { url });
+    const deadline = Date.now() + 20000;
+    while (Date.now() < deadline) {
+      const ready = await this.evaluate('location.href + " " + document.readyState').catch(() => '');
+      if (ready === `${url} complete`) return;
+      await sleep(50);
+    }
+    throw new Error(`${url} did not load`);
+  }
+
+  /** A PNG of the page as laid out at `width` CSS pixels (the full height of its content). */
+  async screenshot(width: number, mobile = false): Promise<Buffer> {
+    await this.send('Emulation.setDeviceMetricsOverride', { width, height: 800, deviceScaleFactor: 1, mobile });
+    const height = Number(await this.evaluate('document.documentElement.scrollHeight'));
+    await this.send('Emulation.setDeviceMetricsOverride', { width, height: Math.min(4000, height), deviceScaleFactor: 1, mobile });
+    const shot = (await this.send('Page.captureScreenshot', { format: 'png' })) as { data: string };
+    return Buffer.from(shot.data, 'base64');
+  }
+
+  /** One DevTools command; resolves with its result. */
+  send(method: string, params: Record<string, unknown>, timeoutMs = 30000): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.ws.removeEventListener('message', onMessage);
-        reject(new Error('DevTools evaluate timed out'));
+        reject(new Error(`DevTools ${method} timed out`));
       }, timeoutMs);
       const onMessage = (event: { data: unknown }): void => {
         const reply = JSON.parse(String(event.data)) as CdpReply;
@@ -87,11 +117,10 @@ export class HeadlessChromium {
         clearTimeout(timer);
         this.ws.removeEventListener('message', onMessage);
         if (reply.error) reject(new Error(reply.error.message));
-        else if (reply.result?.exceptionDetails) reject(new Error(JSON.stringify(reply.result.exceptionDetails)));
-        else resolve(reply.result?.result?.value);
+        else resolve(reply.result);
       };
       this.ws.addEventListener('message', onMessage);
-      this.ws.send(JSON.stringify({ id, method: 'Runtime.evaluate', params: { expression, awaitPromise: true, returnByValue: true } }));
+      this.ws.send(JSON.stringify({ id, method, params }));
     });
   }
 

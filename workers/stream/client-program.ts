@@ -2,6 +2,7 @@ import type { ServerConfig, StreamConfig } from '../../src/config/types.js';
 import type { FeedReaders } from '../../src/pipeline/feed-readers.js';
 import { Program } from '../../src/pipeline/program.js';
 import type { ProgramRegistry } from '../../src/pipeline/tap.js';
+import type { Logger } from 'pino';
 
 /**
  * Starts the program of one client (an exclusive stream or a shot) with its
@@ -14,6 +15,7 @@ export function startClientProgram(
   config: ServerConfig,
   readers: FeedReaders,
   registry: ProgramRegistry,
+  log?: Logger,
 ): Program {
   readers.acquire();
   const program = new Program({
@@ -26,6 +28,17 @@ export function startClientProgram(
     logKeep: config.logKeep,
   });
   if (program.pid !== undefined) registry.programStarted(program.pid);
+  if (log) {
+    // One per request: a shot polled every second would flood the info level.
+    const level = kind === 'shot' ? 'debug' : 'info';
+    log[level]({ stream: stream.name, pid: program.pid }, `${kind} ${stream.name}: program started (pid ${program.pid ?? '—'})`);
+    program.once('exit', (exit) =>
+      log[level](
+        { stream: stream.name, pid: program.pid, exitCode: exit.code, signal: exit.signal, ranMs: exit.ranMs, stopped: exit.stopped },
+        `${kind} ${stream.name}: program ${exit.stopped ? 'stopped' : 'exited'} (pid ${program.pid ?? '—'}, ${exit.signal ?? `code ${exit.code}`})`,
+      ),
+    );
+  }
   readers.attach(program);
   return program;
 }

@@ -28,7 +28,7 @@ export function serveExclusive(
   meter: (bytesSent: () => number) => void,
 ): Promise<SessionResult> {
   return new Promise((resolve) => {
-    const program = startClientProgram('stream', stream, config, readers, registry);
+    const program = startClientProgram('stream', stream, config, readers, registry, log);
     const pid = program.pid;
     let bytes = 0;
     let answered = false;

@@ -18,13 +18,22 @@ import { serveShared } from './shared-session.js';
 import { serveExclusive } from './exclusive-session.js';
 import type { SessionResult } from './session.js';
 import { serveShot } from './shot-session.js';
+import { THUMBNAIL_CAPTURE_MS, THUMBNAIL_INPUT_BYTES, thumbnailMaker } from './thumbnail.js';
 
 interface ClientRecord {
+  id: number;
   socket: Socket;
   stream: string;
   remote: string;
+  userAgent: string;
   connectedAt: number;
   bytesSent: () => number;
+  lagMs: () => number;
+  /** Bytes at the last rate sample, and the rate (bits/s) they gave. */
+  sampledBytes: number;
+  bitrate: number;
+  /** Set when the server ends the connection (kick, shutdown); else the client or the stream ended it. */
+  endedBy: 'kicked' | 'shutdown' | null;
 }
 
 /** Bytes sent to clients that already left, per stream: with the live clients', the stream's total. */
@@ -54,6 +63,8 @@ export class WorkerRuntime {
   private readonly remoteCounters = new Map<string, SourceCounters>();
   private readonly clients = new Set<ClientRecord>();
   private readonly closedBytes: ClosedBytes = new Map();
+  /** Clients that connected, per stream, counted on arrival. */
+  private readonly connections = new Map<string, number>();
   /** Read from programs (and peer links), per feed or stream. */
   private readonly inRates = new RateMeter<SourceId>();
   /** Sent to clients, per stream name. */
@@ -122,14 +133,33 @@ export class WorkerRuntime {
     }
     socket.setNoDelay(true);
     socket.on('error', () => socket.destroy());
-    const record: ClientRecord = { socket, stream: stream.name, remote: request.remote, connectedAt: Date.now(), bytesSent: () => 0 };
+    const userAgent = request.headers['user-agent'] ?? '';
+    const record: ClientRecord = {
+      id: request.id,
+      socket,
+      stream: stream.name,
+      remote: request.remote,
+      userAgent,
+      connectedAt: Date.now(),
+      bytesSent: () => 0,
+      lagMs: () => 0,
+      sampledBytes: 0,
+      bitrate: 0,
+      endedBy: null,
+    };
     this.clients.add(record);
-    const meter = (bytesSent: () => number): void => {
+    this.connections.set(stream.name, (this.connections.get(stream.name) ?? 0) + 1);
+    this.log.info(
+      { id: request.id, remote: request.remote, userAgent, stream: stream.name, path: request.path },
+      `client ${request.remote} connected to ${stream.name}`,
+    );
+    const meter = (bytesSent: () => number, lagMs?: () => number): void => {
       record.bytesSent = bytesSent;
+      if (lagMs) record.lagMs = lagMs;
     };
     let session: Promise<SessionResult>;
     if (stream.type === 'shot') {
-      session = serveShot(stream, setup.config, socket, this.feedReaders(stream), this.events);
+      session = serveShot(stream, setup.config, socket, this.feedReaders(stream), this.events, this.log);
     } else if (stream.client === 'exclusive') {
       session = serveExclusive(stream, setup.config, socket, this.feedReaders(stream), this.events, this.log, meter);
     } else {
@@ -137,7 +167,9 @@ export class WorkerRuntime {
     }
     void session.then((result) => {
       this.clients.delete(record);
-      this.closedBytes.set(stream.name, (this.closedBytes.get(stream.name) ?? 0) + record.bytesSent());
+      // A shot's answer is its stream data: counted like a stream client's bytes.
+      const sent = stream.type === 'shot' && result.status === 200 ? result.bytes : record.bytesSent();
+      this.closedBytes.set(stream.name, (this.closedBytes.get(stream.name) ?? 0) + sent);
       this.events.clientClosed(stream.name, request.id);
       this.events.requestServed(stream.url, result.status);
       this.log.info(
@@ -145,9 +177,12 @@ export class WorkerRuntime {
           remote: request.remote,
           method: request.method,
           path: request.path,
+          stream: stream.name,
+          userAgent,
           status: result.status,
           bytes: Math.max(result.bytes, record.bytesSent()),
           durationMs: Date.now() - request.acceptedAt,
+          reason: record.endedBy ?? result.endedBy ?? 'closed',
         },
         'connection closed',
       );
@@ -165,6 +200,7 @@ export class WorkerRuntime {
       bytesIn: s.bytesIn,
       bitrate: this.inRates.rate(sourceId(s.kind, s.name)),
       consumers: s.consumers,
+      program: s.programInfo(),
     }));
     const live = new Map<string, { clients: number; bytes: number }>();
     const clients: ClientStats[] = [];
@@ -174,7 +210,17 @@ export class WorkerRuntime {
       row.clients++;
       row.bytes += bytes;
       live.set(c.stream, row);
-      clients.push({ stream: c.stream, remote: c.remote, connectedAt: c.connectedAt, bytesSent: bytes, worker: this.workerId });
+      clients.push({
+        id: c.id,
+        stream: c.stream,
+        remote: c.remote,
+        userAgent: c.userAgent,
+        connectedAt: c.connectedAt,
+        bytesSent: bytes,
+        bitrate: c.bitrate,
+        lagMs: Math.round(c.lagMs()),
+        worker: this.workerId,
+      });
     }
     const streams: StreamClientStats[] = Object.keys(this.setup?.config.streams ?? {}).map((name) => {
       const row = live.get(name) ?? { clients: 0, bytes: 0 };
@@ -183,6 +229,7 @@ export class WorkerRuntime {
       return {
         name,
         clients: row.clients,
+        connections: this.connections.get(name) ?? 0,
         bytesSent: (this.closedBytes.get(name) ?? 0) + row.bytes,
         bitrate: this.outRates.rate(name),
         droppedForLag: (own?.droppedForLag ?? 0) + (remote?.droppedForLag ?? 0),
@@ -193,9 +240,32 @@ export class WorkerRuntime {
     return { workerId: this.workerId, pid: process.pid, rss: this.rss(), sources, streams, clients };
   }
 
+  /** Ends the connection of client `id` (the primary's request id); false when this worker has no such client. */
+  kick(id: number): boolean {
+    for (const client of this.clients) {
+      if (client.id !== id) continue;
+      client.endedBy = 'kicked';
+      endAndReap(client.socket);
+      return true;
+    }
+    return false;
+  }
+
+  /** A JPEG of the latest keyframe of a stream this worker owns; null when it has none. */
+  async thumbnail(name: string): Promise<Buffer | null> {
+    const stream = this.setup ? entryOf(this.setup.config.streams, name) : undefined;
+    const source = this.sources.get(streamId(name));
+    if (!stream || !source) return null;
+    const maker = thumbnailMaker(stream.mimetype);
+    const bytes = await source.captureFromJoin(THUMBNAIL_INPUT_BYTES, (b) => maker.enough(b), THUMBNAIL_CAPTURE_MS);
+    return bytes && maker.make(bytes);
+  }
+
   /** Ends every client (each gets its access-log line) and stops every program. */
   async shutdown(): Promise<void> {
     clearInterval(this.rateTimer);
+    // Whatever ends them now (their stream stopping first), their log says shutdown.
+    for (const client of this.clients) client.endedBy ??= 'shutdown';
     this.peerServer?.close();
     for (const remote of this.remotes.values()) remote.shutdown();
     await Promise.all([...this.sources.values()].map((s) => s.shutdown()));
@@ -221,6 +291,11 @@ export class WorkerRuntime {
       const stats = this.stats();
       for (const s of stats.sources) this.inRates.sample(sourceId(s.kind, s.name), s.bytesIn);
       for (const s of stats.streams) this.outRates.sample(s.name, s.bytesSent);
+      for (const c of this.clients) {
+        const bytes = c.bytesSent();
+        c.bitrate = Math.max(0, ((bytes - c.sampledBytes) * 8 * 1000) / RATE_SAMPLE_MS);
+        c.sampledBytes = bytes;
+      }
     } catch (error) {
       // A timer must never take the worker (and its clients) down.
       this.log.warn({ code: ERRORS.INTERNAL.code, err: error }, ERRORS.INTERNAL.message('sampling rates failed'));
@@ -266,7 +341,7 @@ export class WorkerRuntime {
         maxLagMs: stream.maxLagSeconds * 1000,
         log: this.log,
         counters: this.countersOf(this.remoteCounters, stream.name),
-        makePolicy: () => policyFor(stream.mimetype, stream.join, onFallback),
+        makePolicy: () => policyFor(stream.mimetype, stream.join, onFallback, undefined, stream.burstSeconds),
       });
       this.remotes.set(stream.name, remote);
     }

@@ -6,6 +6,8 @@ import { serializeResponse, type HttpResponse } from '../../src/http/response.js
 export interface SessionResult {
   status: number;
   bytes: number;
+  /** Why the server ended it, when it did (the access log's `reason`). */
+  endedBy?: 'lag' | 'stream-ended';
 }
 
 /** Answers a client that gets no stream (an error from the table) and ends its connection. */

@@ -18,7 +18,7 @@ export async function serveShared(
   tap: Tap,
   remote: string,
   startTimeoutMs: number,
-  meter: (bytesSent: () => number) => void,
+  meter: (bytesSent: () => number, lagMs?: () => number) => void,
 ): Promise<SessionResult> {
   tap.acquire();
   const first = await waitForFirstByte(socket, tap.whenFlowing(), startTimeoutMs);
@@ -35,11 +35,11 @@ export async function serveShared(
     socket.write(streamResponseHead(stream.mimetype));
     const fanout = tap.fanout;
     const sink = fanout.addSink(socket, { kind: 'client', remote }, stream.lagPolicy);
-    meter(() => sink.bytesSent);
+    meter(() => sink.bytesSent, () => sink.lagMs());
     socket.once('close', () => {
       fanout.removeSink(sink);
       tap.release();
-      resolve({ status: 200, bytes: sink.bytesSent });
+      resolve({ status: 200, bytes: sink.bytesSent, ...(sink.endedBy === null ? {} : { endedBy: sink.endedBy }) });
     });
   });
 }

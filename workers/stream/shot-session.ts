@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Socket } from 'node:net';
 import type { ServerConfig, StreamConfig } from '../../src/config/types.js';
 import { errorResponse } from '../../src/http/error-response.js';
@@ -22,9 +23,10 @@ export function serveShot(
   socket: Socket,
   readers: FeedReaders,
   registry: ProgramRegistry,
+  log?: Logger,
 ): Promise<SessionResult> {
   return new Promise((resolve) => {
-    const program = startClientProgram('shot', stream, config, readers, registry);
+    const program = startClientProgram('shot', stream, config, readers, registry, log);
     const pid = program.pid;
     const chunks: Buffer[] = [];
     let size = 0;

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../../src/metrics/process-metrics.js';
 import type { WorkerStats } from '../../src/stats/types.js';
+import { processLabels } from '../../src/metrics/process-labels.js';
 
 /**
  * One worker's metrics. Values are read from the runtime's stats when
@@ -16,8 +17,11 @@ export class WorkerMetrics {
   private readonly requests: Counter<'route' | 'status'>;
   private snapshot: WorkerStats | null = null;
 
-  constructor(private readonly read: () => WorkerStats) {
-    collectProcessMetrics(this.registry);
+  constructor(
+    workerId: number,
+    private readonly read: () => WorkerStats,
+  ) {
+    collectProcessMetrics(this.registry, processLabels(workerId));
     const registers = [this.registry];
     const stats = (): WorkerStats => (this.snapshot ??= this.read());
 
@@ -39,6 +43,16 @@ export class WorkerMetrics {
       collect() {
         this.reset();
         for (const s of stats().streams) this.inc({ stream: s.name }, s.bytesSent);
+      },
+    });
+    new Counter({
+      name: 'voyandz_stream_connections_total',
+      help: 'Stream clients handed to a worker, counted when they connect (shots: each request)',
+      labelNames: ['stream'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().streams) this.inc({ stream: s.name }, s.connections);
       },
     });
     new Counter({
@@ -89,6 +103,16 @@ export class WorkerMetrics {
       collect() {
         this.reset();
         for (const s of stats().sources) if (s.kind === 'feed') this.set({ feed: s.name }, s.state === 'running' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'voyandz_program_backing_off',
+      help: 'Whether a feed or shared-stream program died while needed and waits to be restarted (1) or not (0)',
+      labelNames: ['name', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().sources) this.set({ name: s.name, kind: s.kind }, s.state === 'restarting' ? 1 : 0);
       },
     });
     new Counter({

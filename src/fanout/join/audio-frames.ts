@@ -10,6 +10,11 @@ import { UnitParser } from './unit-parser.js';
  * slides byte by byte to the next valid header and trusts it once the frame
  * after it checks out too. No header. A leading ID3v2 tag (ffmpeg's MP3
  * muxer writes one) is skipped.
+ *
+ * Burst on connect: a joiner starts `burstSeconds` of audio (counted in
+ * frame durations, so always at a frame start) before the latest frame, as
+ * Icecast's burst-size: a player's buffer fills at once and it starts
+ * playing, instead of waiting for that much audio to trickle in live.
  */
 
 const BITRATES_V1 = [
@@ -23,6 +28,7 @@ const BITRATES_V2 = [
   [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
 ];
 const SAMPLE_RATES = [44100, 48000, 32000];
+const ADTS_SAMPLE_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 /** Looking this long for a frame header means it is not this format: raw joins. */
 const MAX_RESYNC = 64 * 1024;
 
@@ -33,8 +39,15 @@ export class AudioFrameParser extends UnitParser {
   /** False right after a resync, until a second frame confirms the first. */
   private locked = true;
   private lostBytes = 0;
+  /** Offsets and durations (s) of the frames held for the burst, oldest first; the sum of the durations after the first stays below the burst. */
+  private readonly starts: number[] = [];
+  private readonly durations: number[] = [];
+  private held = 0;
 
-  constructor(readonly framing: AudioFraming) {
+  constructor(
+    readonly framing: AudioFraming,
+    private readonly burstSeconds = 0,
+  ) {
     super(10);
   }
 
@@ -64,12 +77,43 @@ export class AudioFrameParser extends UnitParser {
     this.skip = length - head;
     if (this.locked) {
       this.lostBytes = 0;
-      this.join(at);
+      this.frameAt(at, this.framing === 'mp3' ? mp3FrameSeconds(b, i) : adtsFrameSeconds(b, i));
     } else {
       this.locked = true; // the next header, if where this one says, confirms it
     }
     return head;
   }
+
+  /** A confirmed frame: the join point moves to the oldest frame still within the burst. */
+  private frameAt(at: number, seconds: number): void {
+    const starts = this.starts;
+    const durations = this.durations;
+    starts.push(at);
+    durations.push(seconds);
+    this.held += seconds;
+    while (starts.length > 1 && this.held - (durations[0] ?? 0) >= this.burstSeconds) {
+      this.held -= durations.shift() ?? 0;
+      starts.shift();
+    }
+    this.join(starts[0] ?? at);
+  }
+}
+
+/** Playing time of the MPEG audio frame whose valid header is at b[i]. */
+function mp3FrameSeconds(b: Buffer, i: number): number {
+  const b1 = b[i + 1];
+  const version = (b1 >> 3) & 3;
+  const layer = 4 - ((b1 >> 1) & 3);
+  const v1 = version === 3;
+  const rate = SAMPLE_RATES[(b[i + 2] >> 2) & 3] / (v1 ? 1 : version === 2 ? 2 : 4);
+  const samples = layer === 1 ? 384 : layer === 3 && !v1 ? 576 : 1152;
+  return samples / rate;
+}
+
+/** Playing time of the ADTS frame whose valid header is at b[i]: 1024 samples per raw data block. */
+function adtsFrameSeconds(b: Buffer, i: number): number {
+  const rate = ADTS_SAMPLE_RATES[(b[i + 2] >> 2) & 0x0f] ?? 44100;
+  return (1024 * ((b[i + 6] & 0x03) + 1)) / rate;
 }
 
 /** Length of the MPEG audio frame at b[i]; 0 when its header is not all there, -1 when it is no header. */

@@ -13,7 +13,7 @@ import { SniffingJoinPolicy } from './sniffing-policy.js';
 /** The program writes another multipart boundary than its mimetype declares (`declared`: undefined when it declares none). */
 export type BoundaryMismatch = (written: string, declared: string | undefined) => void;
 
-function parserFor(container: Container, mimetype: string, onBoundary: BoundaryMismatch): () => ContainerParser {
+function parserFor(container: Container, mimetype: string, onBoundary: BoundaryMismatch, burstSeconds = 0): () => ContainerParser {
   switch (container) {
     case 'mpegts':
       return () => new MpegTsParser();
@@ -36,7 +36,7 @@ function parserFor(container: Container, mimetype: string, onBoundary: BoundaryM
     }
     case 'mp3':
     case 'adts':
-      return () => new AudioFrameParser(container);
+      return () => new AudioFrameParser(container, burstSeconds);
   }
 }
 
@@ -82,12 +82,14 @@ export function feedPolicyFor(format: Container | 'auto' | 'raw', onFallback: (r
  * it: the subscriber runs the same policy over the bytes it gets).
  * `onFallback` is told, once, when the data turns out not to parse;
  * `onBoundary` when a multipart stream's boundary is not its mimetype's.
+ * `burstSeconds`: MP3/ADTS joiners start this much audio in the past.
  */
 export function policyFor(
   mimetype: string,
   join: JoinSetting,
   onFallback: (reason: string) => void,
   onBoundary: BoundaryMismatch = () => undefined,
+  burstSeconds = 0,
 ): JoinPolicy {
   if (join === 'raw') return new RawJoinPolicy();
   const container = containerOf(mimetype);
@@ -95,5 +97,5 @@ export function policyFor(
     onFallback(`no join parser for ${mimetype}`);
     return new RawJoinPolicy();
   }
-  return new ContainerJoinPolicy(container, join, parserFor(container, mimetype, onBoundary), onFallback, signatureOf(container));
+  return new ContainerJoinPolicy(container, join, parserFor(container, mimetype, onBoundary, burstSeconds), onFallback, signatureOf(container));
 }
