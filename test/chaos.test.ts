@@ -171,11 +171,15 @@ test('chaos: programs and workers killed every 5 s under 150 viewers; viewers st
       kills[kills.length - 1] = { ...kill, at: Date.now() };
       process.kill(kill.pid, 'SIGKILL');
       // The stats count exactly the viewers connected, within a few seconds of the kill.
+      let seenState = '';
       await waitFor(async () => {
         const s = await stat(server);
         const open = viewers.filter((v) => v.open_).length;
-        return s.workers.length === 2 && s.totals.clients === open && open === 150 ? true : undefined;
-      }, 8000, 250, `stats to agree with the viewers after killing ${kill.what}`);
+        // Every viewer the kill closed is back: connected again and receiving.
+        const notBack = viewers.filter((v) => v.reconnectMs.length !== v.closes.length);
+        seenState = `${s.workers.length} workers, ${s.totals.clients} clients counted, ${open} viewers open, ${notBack.length} closed and not receiving yet (${notBack.map((v) => v.stream).join(' ')})`;
+        return notBack.length === 0 && s.workers.length === 2 && s.totals.clients === open && open === 150 ? true : undefined;
+      }, 10_000, 250).catch(() => assert.fail(`after killing ${kill.what}, stats and viewers did not agree within 10 s: ${seenState}`));
       viewers.forEach((v, i) => reconnects[owned.get(v.stream) === kill.pid ? 'restarted' : 'live'].push(...v.reconnectMs.slice(seen[i])));
       const closed = viewers.reduce((n, v) => n + v.closes.length, 0) - closedBefore;
       if (!kill.worker) assert.equal(closed, 0, `killing ${kill.what} closed ${closed} viewers`);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from './helpers/server.js';
 import { capture, ffprobe, getText, save, sleep, waitFor, type Capture } from './helpers/clients.js';
+import { openRequest } from './helpers/http-raw.js';
 import { firstFrame } from './helpers/join.js';
 import { parsePrometheus, type Sample } from './helpers/metrics.js';
 import { isProcessAlive, processTree } from '../load-tests/proc.js';
@@ -106,6 +107,56 @@ streams:
     assertCountersRose(await counterNames(server), before, await metrics(server), 'after the worker kill');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    await server.stop();
+  }
+});
+
+test('clients handed to a worker that just died are given to the other worker: none is closed unanswered', async () => {
+  const server = await startServer(
+    `
+streams:
+  ts:
+    command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 -c:v mpeg1video -g 25 -f mpegts -
+    mimetype: video/mp2t
+`,
+    { workers: 2 },
+  );
+  const primary = server.process.pid ?? -1;
+  const first = openRequest({ port: server.port }, '/stream/ts');
+  const late = Array.from({ length: 20 }, () => {
+    const socket = connect(server.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    return { socket, received, closed, text: (): string => Buffer.concat(received).toString('latin1', 0, 64) };
+  });
+  try {
+    assert.equal((await first.answer).status, 200);
+    // One client on one worker: the other one is the least busy, where new clients go.
+    const s = await stat(server);
+    const idle = s.workers.find((w) => w.clients === 0);
+    assert.ok(idle, 'one worker has no client');
+    // The primary has accepted the late connections and waits for their heads. Stopped, it
+    // cannot see the worker die before their heads: when it runs again, the heads come
+    // first in its event queue and the worker's end after, as when both happen in one turn.
+    await sleep(300);
+    process.kill(primary, 'SIGSTOP');
+    try {
+      for (const c of late) c.socket.write('GET /stream/ts HTTP/1.1\r\nHost: x\r\n\r\n');
+      await sleep(100);
+      process.kill(idle.pid, 'SIGKILL');
+      await sleep(300);
+    } finally {
+      process.kill(primary, 'SIGCONT');
+    }
+    await waitFor(() => late.every((c) => c.received.reduce((n, b) => n + b.length, 0) > 10_000 || c.socket.destroyed) || undefined, 10_000, 100, 'every late client served or closed').catch(() => undefined);
+    const unanswered = late.filter((c) => !c.text().startsWith('HTTP/1.1 200')).map((c) => JSON.stringify(c.text()));
+    assert.deepEqual(unanswered, [], 'every client that came as the worker died was answered 200');
+    assert.ok(late.every((c) => !c.socket.destroyed), 'and keeps receiving the stream');
+  } finally {
+    first.close();
+    for (const c of late) c.socket.destroy();
     await server.stop();
   }
 });

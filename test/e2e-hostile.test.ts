@@ -152,3 +152,31 @@ test('under ulimit -n 256, 400 stream clients and 400 idle connections: the serv
     assert.equal(await server.stop(), 0);
   }
 });
+
+test('under ulimit -n 128, 300 stream clients on 2 workers: every process keeps its pid, refusals are answered', async () => {
+  const server = await startServer(`workers: 2\n${STREAM}`, { maxFiles: 128 });
+  const pids = async (): Promise<number[]> => {
+    const text = (await rawGet({ port: server.port }, '/stat.json', {}, 3000)).body.toString();
+    return (JSON.parse(text) as { workers: { pid: number }[] }).workers.map((w) => w.pid).sort();
+  };
+  const held: OpenRequest[] = [];
+  try {
+    const before = await pids();
+    assert.equal(before.length, 2);
+    for (let i = 0; i < 300; i++) held.push(openRequest({ port: server.port, localAddress: `127.0.5.${(i % 100) + 1}` }, '/stream/s'));
+    // Each either gets an answer (200, or a refusal such as 503) or is closed unanswered
+    // when the primary had no descriptor to accept it with; nothing else.
+    const settled = await Promise.all(held.map((r) => r.answer.then((a) => a.status, () => 0)));
+    const served = settled.filter((status) => status === 200).length;
+    assert.ok(served > 0, `${served} of 300 served under 128 descriptors`);
+    assert.ok(settled.every((status) => [0, 200, 503].includes(status)), `answers: ${[...new Set(settled)].join(', ')}`);
+    await sleep(2000);
+    for (const r of held) r.close();
+    await sleep(1000);
+    assert.equal(server.process.exitCode, null, 'the primary is still running');
+    assert.deepEqual(await waitFor(async () => pids().catch(() => undefined), 10_000), before, 'no worker died and was respawned');
+  } finally {
+    for (const r of held) r.close();
+    assert.equal(await server.stop(), 0);
+  }
+});

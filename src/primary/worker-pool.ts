@@ -19,6 +19,7 @@ import { killProcessGroup } from '../pipeline/process-tree.js';
 import type { WorkerStats } from '../stats/types.js';
 import type { AccessRules } from '../config/access-types.js';
 import { RestartPolicy } from '../pipeline/restart-policy.js';
+import { stopReading, type Handoff } from './handoff.js';
 
 const NO_RULES: AccessRules = { allow: [], deny: [], users: null, signed: null };
 
@@ -28,11 +29,8 @@ interface WorkerSlot {
   ready: boolean;
   /** Clients handed to it by request id, each with its timer until the worker acknowledges it (null once it did). */
   handed: Map<number, NodeJS.Timeout | null>;
-  /**
-   * Sockets sent but not yet acknowledged. One still queued when the worker
-   * dies would otherwise stay open in the primary, with nobody to answer it.
-   */
-  unacked: Map<number, Socket>;
+  /** Hand-offs sent to this worker's current process and not yet acknowledged (see handoff.ts). */
+  unacked: Map<number, Handoff>;
   /** Process groups of programs the worker runs, to reap them if it dies. */
   programs: Set<number>;
   /** Its counters at the last scrape: carried on when it dies, so cluster totals never go down. */
@@ -120,38 +118,65 @@ export class WorkerPool {
    * streams and shots go to the owner, where their feed already flows.
    */
   dispatch(stream: StreamConfig, socket: Socket, request: HandedRequest): boolean {
-    const owner = entryOf(this.ownerOf, streamId(stream.name)) ?? 0;
-    let target = this.slots.at(owner);
-    if (stream.type === 'stream' && stream.client === 'shared') {
-      for (const slot of this.slots) {
-        if (!slot.ready) continue;
-        if (!target?.ready || slot.handed.size < target.handed.size) target = slot;
-      }
+    stopReading(socket);
+    return this.send({ stream, socket, request, tried: new Set() });
+  }
+
+  /** The worker for a hand-off, among those that have not failed it; undefined when none is ready. */
+  private targetOf(handoff: Handoff): WorkerSlot | undefined {
+    const usable = (slot: WorkerSlot | undefined): slot is WorkerSlot =>
+      slot !== undefined && slot.ready && slot.child?.connected === true && !handoff.tried.has(slot.id);
+    const { stream } = handoff;
+    const owner = this.slots.at(entryOf(this.ownerOf, streamId(stream.name)) ?? 0);
+    if (stream.type !== 'stream' || stream.client !== 'shared') return usable(owner) ? owner : undefined;
+    let target: WorkerSlot | undefined;
+    for (const slot of this.slots) {
+      if (usable(slot) && (target === undefined || slot.handed.size < target.handed.size)) target = slot;
     }
-    if (!target?.ready || !target.child?.connected) return false;
-    const message: PrimaryToWorker = { type: 'client', stream: stream.name, request };
-    const slot = target;
+    return target;
+  }
+
+  private send(handoff: Handoff): boolean {
+    const slot = this.targetOf(handoff);
+    const child = slot?.child;
+    if (!slot || !child) return false;
+    const { id } = handoff.request;
+    const unacked = slot.unacked;
     const timer = setTimeout(() => {
-      if (slot.handed.get(request.id) === undefined) return;
+      if (slot.handed.get(id) === undefined) return;
       this.events.handoffLost(slot.id);
-      this.clientGone(slot, request.id);
+      this.clientGone(slot, id);
     }, HANDOFF_ACK_MS);
     timer.unref();
-    slot.handed.set(request.id, timer);
-    slot.unacked.set(request.id, socket);
-    const failed = (): void => {
-      this.clientGone(slot, request.id);
-      socket.destroy();
-    };
+    slot.handed.set(id, timer);
+    unacked.set(id, handoff);
+    const message: PrimaryToWorker = { type: 'client', stream: handoff.stream.name, request: handoff.request };
     try {
-      slot.child?.send(message, socket, (error) => {
-        if (error) failed();
+      child.send(message, handoff.socket, { keepOpen: true }, (error) => {
+        if (error) this.bounce(slot, unacked, handoff);
       });
     } catch {
       // A socket closed in the meantime has no handle to send.
-      failed();
+      this.bounce(slot, unacked, handoff);
     }
     return true;
+  }
+
+  /** A worker could not take a hand-off (its send failed, or it died before acknowledging): another one gets it. */
+  private bounce(slot: WorkerSlot, unacked: Map<number, Handoff>, handoff: Handoff): void {
+    const { id } = handoff.request;
+    if (unacked.get(id) !== handoff) return;
+    unacked.delete(id);
+    const timer = slot.handed.get(id);
+    if (timer) clearTimeout(timer);
+    slot.handed.delete(id);
+    handoff.tried.add(slot.id);
+    if (!this.stopping && !handoff.socket.destroyed && this.send(handoff)) {
+      this.log.debug({ worker: slot.id, client: id }, 'hand-off given to another worker');
+      return;
+    }
+    handoff.socket.destroy();
+    this.events.clientGone(id);
   }
 
   async gatherStats(): Promise<WorkerStats[]> {
@@ -241,6 +266,15 @@ export class WorkerPool {
     });
     slot.child = child;
     slot.ready = false;
+    const unacked = new Map<number, Handoff>();
+    slot.unacked = unacked;
+    // 'close' comes once the process exited and its channel was read to the
+    // end (every message the worker sent, acknowledgements included): a
+    // hand-off still unacknowledged then never reached it. ('disconnect' is
+    // not emitted at all when the channel ends with a handle in flight.)
+    child.once('close', () => {
+      for (const handoff of [...unacked.values()]) this.bounce(slot, unacked, handoff);
+    });
     return new Promise((resolve) => {
       // A send to a worker that just died fails with EPIPE / channel closed; its
       // 'exit' does the cleaning up. Unhandled, the error would take the primary down.
@@ -260,9 +294,8 @@ export class WorkerPool {
         this.reapPrograms(slot);
         if (slot.lastMetrics) this.carried.add(slot.lastMetrics);
         slot.lastMetrics = null;
-        for (const id of [...slot.handed.keys()]) this.clientGone(slot, id);
-        for (const socket of slot.unacked.values()) socket.destroy();
-        slot.unacked.clear();
+        // Hand-offs in flight wait for 'close' (above), which may come after the exit.
+        for (const id of [...slot.handed.keys()]) if (!unacked.has(id)) this.clientGone(slot, id);
         resolve();
         if (this.stopping) return;
         const error = new VoyandzError('WORKER_EXIT', String(slot.id), String(signal ?? code));
@@ -278,14 +311,17 @@ export class WorkerPool {
       case 'ready':
         slot.ready = true;
         break;
-      case 'client-received':
+      case 'client-received': {
         if (slot.handed.has(message.id)) {
           const timer = slot.handed.get(message.id);
           if (timer) clearTimeout(timer);
           slot.handed.set(message.id, null);
         }
+        // The worker has the connection: close the primary's copy of the descriptor.
+        slot.unacked.get(message.id)?.socket.destroy();
         slot.unacked.delete(message.id);
         break;
+      }
       case 'client-closed':
         this.clientGone(slot, message.id);
         break;
@@ -309,7 +345,7 @@ export class WorkerPool {
     if (timer) clearTimeout(timer);
     slot.handed.delete(id);
     // Never acknowledged: the client was lost on the way; close it so it can try again.
-    slot.unacked.get(id)?.destroy();
+    slot.unacked.get(id)?.socket.destroy();
     slot.unacked.delete(id);
     this.events.clientGone(id);
   }

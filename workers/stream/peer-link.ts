@@ -116,7 +116,13 @@ export class RemoteStream implements Tap {
   private socket: Socket | null = null;
   private linked = false;
   private retry: NodeJS.Timeout | null = null;
-  private readonly backoff = new RestartPolicy({ initialDelayMs: 50, maxDelayMs: 1000, stableAfterMs: 5000, logIntervalMs: 30_000 });
+  /**
+   * While an owner worker is respawned its socket path does not exist, and a
+   * connect fails in microseconds: retrying every 200 ms at most costs
+   * nothing, where a longer cap made clients wait up to a whole step after the
+   * owner was back (silence of 2.6 s instead of 1.3 s after a kill -9).
+   */
+  private readonly backoff = new RestartPolicy({ initialDelayMs: 50, maxDelayMs: 200, stableAfterMs: 5000, logIntervalMs: 30_000 });
   private readonly slot: FanoutSlot;
 
   constructor(private readonly options: RemoteStreamOptions) {
