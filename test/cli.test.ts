@@ -100,6 +100,10 @@ streams:
     mimetype: text/plain
     feed: nope
     url: /live/broken
+  thief:
+    command: cat
+    mimetype: text/plain
+    url: /stat
 `);
   try {
     const fine = await capture(server.url('/stream/fine'), { bytes: 5 });
@@ -110,6 +114,10 @@ streams:
       assert.equal(broken.status, 503, path);
       assert.match(broken.text, /^VOYANDZ_ERR_STREAM_DISABLED: stream broken is disabled by a config error: .*voyandz\.yaml:\d+:11: streams\.broken\.feed: unknown feed "nope"/);
     }
+    const thief = await getText(server.url('/stream/thief'));
+    assert.equal(thief.status, 503);
+    assert.match(thief.text, /streams\.thief\.url: "\/stat" is reserved for the status page/);
+    assert.equal((await getText(server.url('/stat'))).status, 200, 'the page a disabled stream\'s url collided with stays the page');
     const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as { streams: { name: string; state: string; error?: string }[] };
     const row = stat.streams.find((s) => s.name === 'broken');
     assert.equal(row?.state, 'disabled');
