@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, startServer } from './helpers/server.js';
+import { freePort } from '../load-tests/loopback.js';
 import { capture, getText } from './helpers/clients.js';
 import { VERSION } from '../src/version.js';
 
@@ -100,6 +101,10 @@ streams:
     mimetype: text/plain
     feed: nope
     url: /live/broken
+  thief:
+    command: cat
+    mimetype: text/plain
+    url: /stat
 `);
   try {
     const fine = await capture(server.url('/stream/fine'), { bytes: 5 });
@@ -110,6 +115,10 @@ streams:
       assert.equal(broken.status, 503, path);
       assert.match(broken.text, /^VOYANDZ_ERR_STREAM_DISABLED: stream broken is disabled by a config error: .*voyandz\.yaml:\d+:11: streams\.broken\.feed: unknown feed "nope"/);
     }
+    const thief = await getText(server.url('/stream/thief'));
+    assert.equal(thief.status, 503);
+    assert.match(thief.text, /streams\.thief\.url: "\/stat" is reserved for the status page/);
+    assert.equal((await getText(server.url('/stat'))).status, 200, 'the page a disabled stream\'s url collided with stays the page');
     const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as { streams: { name: string; state: string; error?: string }[] };
     const row = stat.streams.find((s) => s.name === 'broken');
     assert.equal(row?.state, 'disabled');
@@ -122,15 +131,23 @@ streams:
   }
 });
 
-test('strict: true refuses to start on a warning', async () => {
+test('strict: true, or --strict, refuses to start on a warning', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-cli-'));
   try {
+    // A port the server could listen on: only strictness can stop it.
+    const config = `listenport: ${await freePort()}\nnote: hello\nstreams:\n  ok: {command: cat, mimetype: x/y}\n`;
     const file = join(dir, 'strict.yaml');
-    writeFileSync(file, 'strict: true\nlistenport: 1\nnote: hello\nstreams:\n  ok: {command: cat, mimetype: x/y}\n');
+    writeFileSync(file, `strict: true\n${config}`);
     const started = await cli(['-f', file]);
     assert.equal(started.code, 1);
     assert.match(started.stderr, /strict\.yaml:3:1: warning: note: unknown key/);
     assert.doesNotMatch(started.stdout, /listening on/);
+    const warned = join(dir, 'warned.yaml');
+    writeFileSync(warned, config);
+    const flagged = await cli(['--strict', '-f', warned]);
+    assert.equal(flagged.code, 1);
+    assert.match(flagged.stderr, /warned\.yaml:2:1: warning: note: unknown key/);
+    assert.doesNotMatch(flagged.stdout, /listening on/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

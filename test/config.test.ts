@@ -8,6 +8,7 @@ import { load, loadRunning, problemsOf, yaml } from './helpers/config.js';
 import { loadConfigFile } from '../src/config/load.js';
 import type { ServerConfig } from '../src/config/types.js';
 import { VoyandzError } from '../src/errors.js';
+import { PAGES, PAGE_PREFIXES } from '../src/primary/router.js';
 
 const errorsOf = problemsOf;
 
@@ -511,7 +512,22 @@ test('url collisions name both sides: another url, another stream\'s /stream/NAM
   const { config } = loadRunning(text);
   assert.deepEqual(Object.keys(config.streams), ['a', 'd', 'j'], 'the others are disabled, the rest runs');
   assert.equal(config.streams.j.altUrl, undefined, 'a url that is the stream\'s own path adds nothing');
-  assert.deepEqual(config.disabled.streams.c.urls, ['/stream/c', '/stream/d']);
+  assert.deepEqual(config.disabled.streams.c.urls, ['/stream/c'], 'a disabled stream keeps only its own path: /stream/d stays d\'s');
+  assert.deepEqual(config.disabled.streams.e.urls, ['/stream/e'], 'the page stays the page');
+  assert.deepEqual(config.disabled.streams.b.urls, ['/stream/b']);
+});
+
+test('a disabled stream answers 503 at its url too, unless that url is what disabled it', () => {
+  const { config } = loadRunning(yaml('streams:', '  s: {command: a, mimetype: x/y, feed: nope, url: /live/s}'));
+  assert.deepEqual(config.disabled.streams.s.urls, ['/stream/s', '/live/s']);
+});
+
+test('every page path and prefix the router serves is refused as a url', () => {
+  const urls = [...PAGES, ...PAGE_PREFIXES.map((prefix) => `${prefix}x`)];
+  const text = yaml('streams:', ...urls.map((url, i) => `  s${i}: {command: a, mimetype: x/y, url: "${url}"}`));
+  const errors = errorsOf(text);
+  assert.equal(errors.length, urls.length, errors.join('\n'));
+  for (const [i, url] of urls.entries()) assert.match(errors[i] ?? '', new RegExp(`streams\\.s${i}\\.url: "${url}" is reserved for `), url);
 });
 
 test('rejects a logdir that is missing or not a directory', async () => {

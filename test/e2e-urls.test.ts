@@ -39,6 +39,13 @@ streams:
     type: shot
     command: echo shot
     mimetype: text/plain
+  Beta:
+    command: ${say('beta')}
+    mimetype: text/plain
+  delta:
+    command: cat
+    mimetype: text/plain
+    feed: nope
 `, { workers: 2 });
 });
 
@@ -70,10 +77,10 @@ test('a name with a space crosses the peer link: clients on both workers are ser
   assert.equal(stat.workers.length, 2);
 });
 
-test('the home page lists streams by name with both links; /stat.json has both paths', async () => {
+test('the home page lists streams by name, ignoring case as the original did, disabled ones in their place, with both links; /stat.json has both paths', async () => {
   const home = (await getText(server.url('/'))).text;
-  const names = [...home.matchAll(/<li><a href="[^"]*">([^<]*)<\/a>/g)].map((m) => m[1]);
-  assert.deepEqual(names, ['alpha', 'cam 1', 'kamera_ż', 'pic', 'zeta']);
+  const names = [...home.matchAll(/<li>(?:<a href="[^"]*">)?([^<]*?)(?:<\/a>| <small)/g)].map((m) => m[1]);
+  assert.deepEqual(names, ['alpha', 'Beta', 'cam 1', 'delta', 'kamera_ż', 'pic', 'zeta']);
   assert.match(home, /<a href="\/stream\/cam%201">cam 1<\/a>/);
   assert.match(home, /<a href="\/stream\/kamera_%C5%BC">kamera_ż<\/a>/);
   assert.match(home, /<a href="\/stream\/zeta">zeta<\/a> \(alt URL: <a href="\/plain\/zeta">\/plain\/zeta<\/a>\)/);
@@ -85,9 +92,11 @@ test('the home page lists streams by name with both links; /stat.json has both p
 test('/config shows the keys as written (mode: 5, url as written, user keys) and what voyandz made of them', async () => {
   const config = JSON.parse((await getText(server.url('/config'))).text) as {
     logdir: string;
+    pages: Record<string, unknown>;
     feeds: Record<string, Record<string, unknown>>;
     streams: Record<string, Record<string, unknown>>;
   };
+  assert.deepEqual(config.pages, { home: true, stat: true, config: true }, 'every page, as the original showed them (only config: true is written)');
   assert.equal(config.feeds.f.mode, 5);
   assert.equal(config.feeds.f.note, "a key of the user's own");
   assert.equal(config.streams.zeta.url, 'plain/zeta');

@@ -163,6 +163,22 @@ test('multipart: a stream that does not start with a delimiter line joins raw at
   assert.match(reasons.join(), /does not start with a multipart delimiter/);
 });
 
+test('multipart: a delimiter that never comes again after the first line: once the start left the ring, joiners start raw at once', () => {
+  const reasons: string[] = [];
+  const policy = policyFor('multipart/x-mixed-replace;boundary=ffmpeg', 'keyframe', (reason) => reasons.push(reason));
+  const first = Buffer.from('--ffmpeg\r\nContent-Type: text/plain\r\n\r\n');
+  policy.observe(first, 0);
+  let end = first.length;
+  for (let i = 0; i < 5; i++) {
+    const chunk = Buffer.from('data\n'.repeat(20));
+    policy.observe(chunk, end);
+    end += chunk.length;
+  }
+  assert.deepEqual(policy.joinPoint(0, end), { header: null, offset: 0 }, 'while the start is held, a joiner gets the stream from it');
+  assert.deepEqual(policy.joinPoint(first.length, end), { header: null, offset: end }, 'the start left the ring: raw, not parked');
+  assert.match(reasons.join(), /no join point found/);
+});
+
 test('feeds: the container is recognised from the first bytes, and readers join as a stream of that mimetype would', async () => {
   const failed = (reason: string): void => assert.fail(`fell back: ${reason}`);
   for (const sample of JOIN_SAMPLES) {

@@ -29,9 +29,12 @@ const RESERVED_URLS: Readonly<Record<string, string>> = {
   '/readyz': 'the readiness check',
 };
 
-/** Path prefixes of pages that exist once per stream. */
+/** Path prefixes of pages (the router's PAGE_PREFIXES, and more). */
 const RESERVED_PREFIXES: Readonly<Record<string, string>> = {
   '/watch/': 'the player pages (/watch/NAME)',
+  '/assets/': 'the player pages\' scripts (/assets/…)',
+  '/stat/': 'the console\'s thumbnails (/stat/thumb/NAME.jpg)',
+  '/admin/': 'the console\'s actions (/admin/…)',
 };
 
 /** What a url collides with among the server's own pages, if anything. */

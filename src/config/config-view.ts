@@ -17,6 +17,8 @@ export function configView(config: ServerConfig): Json {
   return hideUsers({
     ...settings,
     ...written.settings,
+    // The original showed every page's switch, defaults filled in, next to the ones written.
+    pages: { ...settings.pages, ...asJson(written.settings.pages) },
     feeds: entries(feeds, disabled.feeds, written.feeds, feedView),
     streams: entries(streams, disabled.streams, written.streams, streamView),
   }) as Json;

@@ -108,6 +108,8 @@ interface Placed {
   issue: ConfigIssue;
   /** The entry it disables (for an error); undefined when it is about the config as a whole. */
   entry: EntryRef | undefined;
+  /** The entry's key it is about (`url`, `feed`, …). */
+  key: string | number | undefined;
 }
 
 function checkAll(data: unknown, configFile: string): { issues: PathIssue[] } {
@@ -123,17 +125,23 @@ function checkAll(data: unknown, configFile: string): { issues: PathIssue[] } {
  */
 function place(own: PathIssue[], found: PathIssue[], expansion: Expansion, source: YamlSource): Placed[] {
   const translated = found.flatMap((issue) => expansion.translate(issue) ?? []);
-  return dedupe([...own, ...translated]).map((issue) => ({ issue: source.place(issue), entry: entryRefOf(issue.path) }));
+  return dedupe([...own, ...translated]).map((issue) => ({ issue: source.place(issue), entry: entryRefOf(issue.path), key: issue.path[2] }));
 }
 
-/** The entries left out, each with its errors and the paths where it answers 503. */
+/**
+ * The entries left out, each with its errors and the paths where it answers
+ * 503: its /stream/NAME, and its url unless that url is in error (a page's
+ * path or another stream's, which stays theirs).
+ */
 function disabledEntries(placed: Placed[], data: unknown): ServerConfig['disabled'] {
   const disabled: ServerConfig['disabled'] = { feeds: {}, streams: {} };
   const streams = isPlainMapping(data) && isPlainMapping(data.streams) ? data.streams : {};
+  const badUrl = new Set(placed.filter((p) => p.entry?.kind === 'streams' && p.key === 'url' && p.issue.severity === 'error').map((p) => p.entry?.name));
   for (const { issue, entry } of placed) {
     if (entry === undefined || issue.severity !== 'error') continue;
     const existing = lookupEntry(disabled[entry.kind], entry.name);
-    const record: DisabledEntry = existing ?? { name: entry.name, urls: entry.kind === 'streams' ? urlsOf(entry.name, streams[entry.name]) : [], errors: [] };
+    const urls = entry.kind === 'streams' ? urlsOf(entry.name, badUrl.has(entry.name) ? undefined : streams[entry.name]) : [];
+    const record: DisabledEntry = existing ?? { name: entry.name, urls, errors: [] };
     record.errors.push(formatIssue(issue));
     disabled[entry.kind][entry.name] = record;
   }

@@ -6,9 +6,10 @@ export type Route =
   | { kind: 'page'; route: string }
   | { kind: 'bad-url' };
 
-const PAGES = new Set(['/', '/stat', '/stat.json', '/config', '/metrics', '/healthz']);
+/** The config refuses a stream url that is one of these, or under a prefix (a test holds src/config/checks.ts to it). */
+export const PAGES: ReadonlySet<string> = new Set(['/', '/stat', '/stat.json', '/config', '/metrics', '/healthz']);
 /** Pages under a prefix, labelled by it (metrics and access rules take the label, not each name). */
-const PAGE_PREFIXES = ['/watch/', '/assets/', '/stat/', '/admin/'];
+export const PAGE_PREFIXES: readonly string[] = ['/watch/', '/assets/', '/stat/', '/admin/'];
 
 function pageRoute(decoded: string): string {
   if (PAGES.has(decoded)) return decoded;

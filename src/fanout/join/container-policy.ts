@@ -30,7 +30,9 @@ export interface StreamSignature {
  * waited for the program to start begins there, and so does any `keyframe`
  * joiner until the parser found a second join point. A stream whose start
  * left the ring (older than the lag limit) without the parser finding any
- * join point is taken for one it cannot parse: joins are raw from then on.
+ * join point beyond it (a multipart delimiter that never came again after
+ * the first line) is taken for one it cannot parse: joins are raw from then
+ * on, at once, rather than after parking each joiner.
  */
 export class ContainerJoinPolicy implements JoinPolicy {
   readonly name: string;
@@ -91,7 +93,9 @@ export class ContainerJoinPolicy implements JoinPolicy {
     const start = this.startOffset;
     const startHeld = start >= 0 && start >= ringStart && start <= ringEnd;
     if (startHeld && since !== undefined && since < this.startSeen) return { header: null, offset: start };
-    if (!this.failed && start >= 0 && start < ringStart && this.parserJoins === 0) this.fail('no join point found while the stream start was held (the lag limit)');
+    if (!this.failed && start >= 0 && start < ringStart && this.parserJoins <= (this.parser.startJoins ?? 0)) {
+      this.fail('no join point found while the stream start was held (the lag limit)');
+    }
     if (this.failed) return { header: null, offset: ringEnd };
     if (startHeld && since === undefined && this.mode === 'keyframe' && this.parserJoins <= 1) return { header: null, offset: start };
     if (since === undefined ? this.mode === 'next-keyframe' : this.seen <= since) return null;

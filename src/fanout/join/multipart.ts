@@ -24,6 +24,8 @@ const MAX_FIRST_LINE = 256;
 export class MultipartParser implements ContainerParser {
   lastJoin = -1;
   joins = 0;
+  /** The first delimiter line, once read: a delimiter that never comes again leaves no join point beyond it. */
+  startJoins = 0;
   private delimiter: Buffer | null = null;
   /** The stream's first bytes, until its first line is complete. */
   private start: Buffer = Buffer.alloc(0);
@@ -68,6 +70,7 @@ export class MultipartParser implements ContainerParser {
     this.delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
     if (boundary !== this.declared) this.onBoundary(boundary);
     this.found(this.startOffset + from);
+    this.startJoins = this.joins;
     const seen = this.start;
     this.start = Buffer.alloc(0);
     // Delimiters after the first line in the bytes seen so far (tiny first chunks), then the seam.

@@ -17,6 +17,13 @@ export interface ContainerParser {
   readonly lastJoin: number;
   /** Join points seen so far. */
   readonly joins: number;
+  /**
+   * Of `joins`, those at the stream's very start (multipart's first
+   * delimiter line); default 0. The policy offers the start itself, so a
+   * stream with no join point beyond these, once its start left the ring,
+   * is one the parser finds nothing in: it is joined raw at once.
+   */
+  readonly startJoins?: number;
 }
 
 export class JoinParseError extends Error {}
