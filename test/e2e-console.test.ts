@@ -26,7 +26,16 @@ streams:
   mjpeg:
     command: ffmpeg -hide_banner -loglevel error ${LIVE} -c:v mjpeg -q:v 8 -r 10 -f mpjpeg -
     mimetype: multipart/x-mixed-replace;boundary=ffmpeg
+  # A camera on a thin link: far less than a thumbnail's usual input arrives in its capture time.
+  low:
+    command: >
+      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x90:rate=10
+      -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -b:v 40k -f mpegts -
+    mimetype: video/mp2t
 `;
+
+/** Players as an operator's console would list them (the README's screenshot). */
+const VIEWERS = ['VLC/3.0.18 LibVLC/3.0.18', 'mpv 0.35.1', 'Lavf/59.27.100', 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36'];
 
 /** A stream client that reads until told to stop; resolves with the bytes it got once the server or the test ends it. */
 function listen(url: string, userAgent: string): { stop: () => void; done: Promise<number> } {
@@ -46,10 +55,14 @@ function listen(url: string, userAgent: string): { stop: () => void; done: Promi
 
 test('/stat: a console complete without JavaScript (programs, stderr, back-off, clients, thumbnails), live in Chromium, with a working kick button', async (t) => {
   const server = await startServer(CONFIG, { workers: 2 });
-  const clients = [listen(server.url('/stream/ts'), 'ConsoleTest/1 (ts)'), listen(server.url('/stream/mjpeg'), 'ConsoleTest/1 (mjpeg)')];
+  const clients = [
+    listen(server.url('/stream/ts'), 'ConsoleTest/1 (ts)'),
+    listen(server.url('/stream/mjpeg'), 'ConsoleTest/1 (mjpeg)'),
+    listen(server.url('/stream/low'), 'ConsoleTest/1 (low)'),
+  ];
   let browser: HeadlessChromium | undefined;
   try {
-    // Both programs run and the rate meters have a few seconds of samples.
+    // The programs run and the rate meters have a few seconds of samples.
     await sleep(4000);
 
     // The log tells programs' starts and ends, and clients' arrivals with their User-Agent.
@@ -68,7 +81,7 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
 
     // Thumbnails: a decoded picture of the H.264 stream, the latest JPEG part of the mpjpeg one.
     const dir = server.dir;
-    for (const name of ['ts', 'mjpeg']) {
+    for (const name of ['ts', 'mjpeg', 'low']) {
       const response = await request(server.url(`/stat/thumb/${name}.jpg`), { dispatcher: agent });
       assert.equal(response.statusCode, 200, `${name} thumbnail`);
       assert.equal(response.headers['content-type'], 'image/jpeg');
@@ -85,6 +98,13 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
     browser = await HeadlessChromium.launch(binary);
     // Ten seconds of history: two samples, a line in every sparkline.
     await sleep(7000);
+    if (process.env.VOYANDZ_SCREENSHOTS === '1') {
+      // For the README: two minutes of history with viewers arriving, so the sparklines have a shape.
+      for (const [i, userAgent] of [...VIEWERS, ...VIEWERS].entries()) {
+        clients.push(listen(server.url(i % 3 === 2 ? '/stream/mjpeg' : '/stream/ts'), userAgent));
+        await sleep(15000);
+      }
+    }
     await browser.navigate(server.url('/stat'));
     const before = (await browser.evaluate(`document.querySelector('#console .sub').textContent`)) as string;
     const live = (await browser.evaluate(`new Promise((resolve) => setTimeout(() => resolve({
@@ -96,8 +116,8 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
     t.diagnostic(`console in Chromium: ${JSON.stringify(live)}`);
     assert.equal(live.live, 'live', 'the page updates itself');
     assert.notEqual(live.now, before, 'the console was replaced in place with newer figures');
-    // ts: decoded and scaled to 320 wide; mjpeg: its latest part as is (640).
-    assert.deepEqual(live.thumbs, [320, 640], 'both thumbnails show a picture');
+    // ts and low: decoded and scaled to 320 wide; mjpeg: its latest part as is (640).
+    assert.deepEqual(live.thumbs, [320, 640, 320], 'every thumbnail shows a picture');
     assert.ok(live.lines >= 4, 'the sparklines draw the history');
 
     const shots = { desktop: await browser.screenshot(1280), phone: await browser.screenshot(390, true) };
@@ -106,6 +126,12 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
     for (const [name, png] of Object.entries(shots)) writeFileSync(join(out, `console-${name}.png`), png);
     const phoneWidth = (await browser.evaluate('document.documentElement.scrollWidth')) as number;
     assert.ok(phoneWidth <= 390, `at phone width nothing overflows sideways (${phoneWidth} px)`);
+    const phone = (await browser.evaluate(`({
+      split: [...document.querySelectorAll('.totals dt')].filter((dt) => Math.abs(dt.getBoundingClientRect().bottom - dt.nextElementSibling.getBoundingClientRect().bottom) > 4).map((dt) => dt.textContent),
+      kicks: [...document.querySelectorAll('#console form[action$="/kick"] button')].map((b) => Math.round(b.getBoundingClientRect().right)),
+    })`)) as { split: string[]; kicks: number[] };
+    assert.deepEqual(phone.split, [], 'at phone width every total keeps its label and value on one line');
+    assert.ok(phone.kicks.length >= 3 && phone.kicks.every((right) => right <= 390), `at phone width every kick button is on screen, no sideways scroll (${phone.kicks.join(', ')})`);
 
     // The kick button of the ts client: its connection ends, and the log says why.
     await browser.screenshot(1280);
