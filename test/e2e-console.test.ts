@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { startServer } from './helpers/server.js';
+import { startServer, type LogLine } from './helpers/server.js';
 import { agent, ffprobe, getText, save, sleep, waitFor } from './helpers/clients.js';
 import { findChromium, HeadlessChromium } from './helpers/chromium.js';
 
@@ -36,6 +36,8 @@ streams:
 
 /** Players as an operator's console would list them (the README's screenshot). */
 const VIEWERS = ['VLC/3.0.18 LibVLC/3.0.18', 'mpv 0.35.1', 'Lavf/59.27.100', 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36'];
+
+const leaveOf = (userAgent: string) => (line: LogLine) => line.msg === 'connection closed' && line.userAgent === userAgent;
 
 /** A stream client that reads until told to stop; resolves with the bytes it got once the server or the test ends it. */
 function listen(url: string, userAgent: string): { stop: () => void; done: Promise<number> } {
@@ -186,6 +188,43 @@ test('kick: refused from elsewhere than loopback while admin_access restricts no
     const polled = server.logs.filter((line) => line.msg === 'request' && (line.path === '/metrics' || line.path === '/healthz'));
     assert.deepEqual(polled, [], '/metrics and /healthz are logged at debug only');
   } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+test('kick behind admin_access: an allowed operator elsewhere than loopback kicks a client; others are refused by the access rules', async () => {
+  const server = await startServer(`
+trusted_proxies: [127.0.0.1/32]
+admin_access: { allow: [192.0.2.0/24] }
+stat_clients: true
+streams:
+  ticks:
+    command: sh -c 'while :; do printf tick; sleep 0.1; done'
+    mimetype: application/octet-stream
+`);
+  const viewer = listen(server.url('/stream/ticks'), 'KickTest/1');
+  try {
+    const as = (address: string) => ({ 'x-forwarded-for': address });
+    const stat = await waitFor(async () => {
+      const response = await request(server.url('/stat.json'), { dispatcher: agent, headers: as('192.0.2.7') });
+      const body = (await response.body.json()) as { clients?: { id: number; userAgent: string }[] };
+      return body.clients?.find((c) => c.userAgent === 'KickTest/1');
+    });
+    const kick = (address: string) =>
+      request(server.url(`/admin/clients/${stat.id}/kick`), { dispatcher: agent, method: 'POST', headers: { 'content-length': '0', ...as(address) } });
+    // Not in admin_access: refused before the kick is looked at, loopback included.
+    for (const address of ['198.51.100.1', '127.0.0.1']) {
+      const refused = await kick(address);
+      assert.equal(refused.statusCode, 403, address);
+      assert.doesNotMatch(await refused.body.text(), /LOOPBACK_ONLY/, `${address}: refused by admin_access`);
+    }
+    const kicked = await kick('192.0.2.7');
+    assert.equal(kicked.statusCode, 303);
+    await kicked.body.text();
+    assert.ok((await Promise.race([viewer.done, sleep(10000).then(() => -1)])) > 0, "the kicked client's stream ended");
+    assert.equal((await server.waitForLog(leaveOf('KickTest/1'))).reason, 'kicked');
+  } finally {
+    viewer.stop();
     assert.equal(await server.stop(), 0);
   }
 });
