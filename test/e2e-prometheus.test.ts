@@ -184,6 +184,11 @@ test('deploy/: the shipped alert rules load, and every alert query and every Gra
       const series = await prometheus.query(match[1]);
       assert.ok(series.length > 0, `${alert}: ${match[1]} returns data`);
     }
+    // The feed that keeps dying makes its alert's whole expression hold (it would fire after its `for:`), and only for it.
+    const programDown = alerts.groups.flatMap((g) => g.rules).find((r) => r.alert === 'VoyandzProgramDown');
+    assert.ok(programDown);
+    const down = await prometheus.query(programDown.expr);
+    assert.deepEqual(down.map((sample) => `${sample.metric.kind} ${sample.metric.name}`), ['feed camera'], 'VoyandzProgramDown holds for the dying feed');
     const dashboard = JSON.parse(readFileSync(join(DEPLOY, 'grafana', 'voyandz.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
     assert.ok(dashboard.panels.length >= 10);
     for (const panel of dashboard.panels) {
