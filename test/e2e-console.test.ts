@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startServer, type LogLine } from './helpers/server.js';
 import { agent, ffprobe, getText, save, sleep, waitFor } from './helpers/clients.js';
 import { findChromium, HeadlessChromium } from './helpers/chromium.js';
+import { signedUrl } from '../src/access/signed-url.js';
 
 const LIVE = '-re -f lavfi -i testsrc2=size=640x360:rate=25';
 /** Where `VOYANDZ_SCREENSHOTS=1 node --test dist/test/e2e-console.test.js` leaves the README's screenshots. */
@@ -226,5 +228,34 @@ streams:
   } finally {
     viewer.stop();
     assert.equal(await server.stop(), 0);
+  }
+});
+
+test('a console opened by a signed URL (admin_access: signed) keeps updating in Chromium, and says offline once the server is gone', async (t) => {
+  const binary = findChromium();
+  if (binary === undefined) {
+    t.skip('chromium is not installed (apt-get install -y chromium)');
+    return;
+  }
+  const keys = mkdtempSync(join(tmpdir(), 'voyandz-console-key-'));
+  const secret = 'a-console-signing-secret-32-bytes';
+  writeFileSync(join(keys, 'admin.key'), `${secret}\n`);
+  const server = await startServer(`admin_access: { signed: { secret_file: ${join(keys, 'admin.key')} } }\nstreams: {}\n`);
+  let browser: HeadlessChromium | undefined;
+  try {
+    assert.equal((await getText(server.url('/stat'))).status, 403, 'unsigned: refused');
+    browser = await HeadlessChromium.launch(binary);
+    await browser.navigate(server.url(signedUrl(Buffer.from(secret), 'sig', '/stat', Math.floor(Date.now() / 1000) + 120)));
+    const before = (await browser.evaluate(`document.querySelector('#console .sub').textContent`)) as string;
+    await sleep(2500);
+    assert.equal(await browser.evaluate(`document.getElementById('live').textContent`), 'live', 'the signed page fetched itself again');
+    assert.notEqual(await browser.evaluate(`document.querySelector('#console .sub').textContent`), before, 'with newer figures');
+    assert.equal(await server.stop(), 0);
+    await sleep(2500);
+    assert.equal(await browser.evaluate(`document.getElementById('live').textContent`), 'offline');
+  } finally {
+    await browser?.close();
+    await server.stop();
+    rmSync(keys, { recursive: true, force: true });
   }
 });

@@ -118,15 +118,16 @@ ${rows || '<tr><td colspan="9">no clients</td></tr>'}</table></div>`;
 
 /**
  * In place, once a second, while the tab is visible: the same page, fetched
- * again, its console swapped in, keeping what the operator opened (stderr
- * boxes) and where they scrolled a wide table to.
+ * again (with its query: a signed URL's signature), its console swapped in,
+ * keeping what the operator opened (stderr boxes) and where they scrolled a
+ * wide table to. Anything but a page says offline.
  */
 const LIVE_SCRIPT = `(function(){
 var busy=false;
 setInterval(function(){
 if(busy||document.hidden)return;busy=true;
-fetch(location.pathname,{cache:'no-store'}).then(function(r){return r.ok?r.text():null}).then(function(html){
-if(html===null)return;var next=new DOMParser().parseFromString(html,'text/html').getElementById('console');
+fetch(location.pathname+location.search,{cache:'no-store'}).then(function(r){if(!r.ok)throw r.status;return r.text()}).then(function(html){
+var next=new DOMParser().parseFromString(html,'text/html').getElementById('console');
 var open={};document.querySelectorAll('#console details[open]').forEach(function(d){open[d.closest('[id]').id]=1});
 var scrolled=[].map.call(document.querySelectorAll('#console .scroll'),function(e){return e.scrollLeft});
 if(next){document.getElementById('console').replaceWith(next);next.querySelectorAll('details').forEach(function(d){if(open[d.closest('[id]').id])d.open=true});
