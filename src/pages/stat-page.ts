@@ -6,7 +6,7 @@ import type { ProgramInfo } from '../stats/types.js';
 import { THUMBNAIL_REFRESH_MS } from '../stats/thumbnails.js';
 import { escapeHtml, formatBitrate, formatBytes, formatDuration, page } from './html.js';
 import { hrefOf } from './href.js';
-import { playerKind, watchUrl } from './player.js';
+import { playerKind, watchUrl, type PlayerKind } from './player.js';
 import { sparkline } from './sparkline.js';
 
 const SLOTS = (15 * 60 * 1000) / HISTORY_SAMPLE_MS;
@@ -52,12 +52,12 @@ function programFacts(pid: number | null, restarts: number, program: ProgramInfo
 }
 
 /** Where a stream card has no picture, what the operator should know instead. */
-function whyNoThumbnail(row: ClusterStats['streams'][number], kind: string, pictured: boolean): string {
+function whyNoThumbnail(row: ClusterStats['streams'][number], kind: PlayerKind, pictured: boolean): string {
   if (kind === 'audio') return 'audio';
   if (!pictured) return 'no picture for this type';
   if (row.type === 'shot') return 'shot: one picture per request';
   if (row.client === 'exclusive') return 'one program per viewer: no preview';
-  return row.state === 'disabled' ? 'disabled' : `${row.state}: no picture yet`;
+  return row.state === 'idle' ? 'idle: starts with its first viewer' : row.state;
 }
 
 /** A thumbnail that cannot be had (a program just stopped, no keyframe yet): an empty box, not a broken image. */
