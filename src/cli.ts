@@ -35,8 +35,8 @@ options:
                      strict: true in the config); without it, unknown keys are
                      warnings and a feed or stream with errors is disabled alone
   --schema           print the JSON Schema of the config file (for editors)
-  --log-level LEVEL  trace, debug, info (default), warn, error, fatal
-                     (or $VOYANDZ_LOG_LEVEL)
+  --log-level LEVEL  trace, debug, info (default), warn, error, fatal,
+                     silent (or $VOYANDZ_LOG_LEVEL)
   --log-format FMT   json (JSON lines) or pretty (readable); default: pretty
                      on a terminal, else json (or $VOYANDZ_LOG_FORMAT)
   -V, --version      print the version and exit
@@ -48,6 +48,21 @@ signals: SIGINT/SIGTERM stop gracefully; SIGHUP reloads the config.
 `;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const LOG_FORMATS = ['json', 'pretty'];
+
+/**
+ * A logging setting from its flag, else its environment variable, checked
+ * either way (a bad value from the environment would otherwise crash the
+ * logger with a stack trace, or be ignored) and left in the environment for
+ * the workers. An empty variable counts as unset. The error, if any.
+ */
+function applyLogSetting(flag: string | undefined, name: string, envName: 'VOYANDZ_LOG_LEVEL' | 'VOYANDZ_LOG_FORMAT', allowed: string[]): string | null {
+  const value = flag ?? (process.env[envName] || undefined);
+  if (value !== undefined && !allowed.includes(value)) return `${flag === undefined ? `$${envName}` : name} must be one of ${allowed.join(', ')} (not "${value}")`;
+  if (value === undefined) Reflect.deleteProperty(process.env, envName);
+  else process.env[envName] = value;
+  return null;
+}
 
 function usageError(message: string): number {
   process.stderr.write(`${PROGRAM_NAME}: ${message}\n\n${HELP}`);
@@ -92,12 +107,10 @@ async function main(): Promise<number> {
     return 2;
   }
   // Through the environment: the worker processes read the same settings.
-  const logLevel = args['log-level'];
-  const logFormat = args['log-format'];
-  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) return usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') return usageError('--log-format must be json or pretty');
-  if (logLevel !== undefined) process.env.VOYANDZ_LOG_LEVEL = logLevel;
-  if (logFormat !== undefined) process.env.VOYANDZ_LOG_FORMAT = logFormat;
+  const logError =
+    applyLogSetting(args['log-level'], '--log-level', 'VOYANDZ_LOG_LEVEL', LOG_LEVELS) ??
+    applyLogSetting(args['log-format'], '--log-format', 'VOYANDZ_LOG_FORMAT', LOG_FORMATS);
+  if (logError !== null) return usageError(logError);
   if (args.help) {
     process.stdout.write(HELP);
     return 0;

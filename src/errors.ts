@@ -22,6 +22,9 @@ function define<const C extends string, A extends string[]>(
   return { code, message, status };
 }
 
+/** A program's stderr tail on the lines after a message; nothing when it wrote none. */
+const stderrTail = (stderr: string): string => (stderr.trim() === '' ? '' : `\n${stderr.trimEnd()}`);
+
 export const ERRORS = {
   CONFIG_INVALID: define('VOYANDZ_ERR_CONFIG_INVALID', (file: string, counts: string) => `${file}: ${counts} in config`),
   CONFIG_WARNING: define('VOYANDZ_ERR_CONFIG_WARNING', (issue: string) => `config warning: ${issue}`),
@@ -53,7 +56,7 @@ export const ERRORS = {
   STREAM_UNAVAILABLE: define('VOYANDZ_ERR_STREAM_UNAVAILABLE', (name: string, reason: string) => `stream ${name} is unavailable: ${reason}`, 503),
   STREAM_FAILED: define(
     'VOYANDZ_ERR_STREAM_FAILED',
-    (name: string, how: string, stderr: string) => `stream ${name}: its program ${how} before sending anything\n${stderr}`,
+    (name: string, how: string, stderr: string) => `stream ${name}: its program ${how}${stderrTail(stderr)}`,
     502,
   ),
   STREAM_START_TIMEOUT: define(
@@ -61,7 +64,7 @@ export const ERRORS = {
     (name: string, seconds: string) => `stream ${name}: its program sent nothing within ${seconds} s (start_timeout)`,
     504,
   ),
-  SHOT_FAILED: define('VOYANDZ_ERR_SHOT_FAILED', (name: string, how: string, stderr: string) => `shot ${name} failed (${how})\n${stderr}`, 500),
+  SHOT_FAILED: define('VOYANDZ_ERR_SHOT_FAILED', (name: string, how: string, stderr: string) => `shot ${name} failed (${how})${stderrTail(stderr)}`, 500),
   SHOT_TOO_LARGE: define('VOYANDZ_ERR_SHOT_TOO_LARGE', (name: string, limit: string) => `shot ${name}: output larger than ${limit} bytes; program killed`, 500),
   SHOT_TIMEOUT: define('VOYANDZ_ERR_SHOT_TIMEOUT', (name: string, seconds: string) => `shot ${name} took longer than ${seconds} s; program killed`, 504),
   PROGRAM_SPAWN: define('VOYANDZ_ERR_PROGRAM_SPAWN', (name: string, reason: string) => `cannot start program of ${name}: ${reason}`),

@@ -12,9 +12,9 @@ import { VERSION } from '../src/version.js';
 
 const run = promisify(execFile);
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, VOYANDZ_LOG_FORMAT: 'json' } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, VOYANDZ_LOG_FORMAT: 'json', ...env } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -33,8 +33,17 @@ test('-V and -h', async () => {
   assert.equal(bad.code, 2);
   const format = await cli(['--log-format', 'xml', '--check', '-f', 'config/demo.yaml']);
   assert.equal(format.code, 2);
-  assert.match(format.stderr, /--log-format must be json or pretty/);
+  assert.match(format.stderr, /--log-format must be one of json, pretty \(not "xml"\)/);
   assert.equal((await cli(['--log-level', 'loud', '-V'])).code, 2);
+  // The same values from the environment: refused alike, not a logger's stack trace, not silently ignored.
+  const envLevel = await cli(['--check', '-f', 'config/demo.yaml'], { VOYANDZ_LOG_LEVEL: 'loud' });
+  assert.equal(envLevel.code, 2);
+  assert.match(envLevel.stderr, /^voyandz: \$VOYANDZ_LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent \(not "loud"\)/);
+  const envFormat = await cli(['--check', '-f', 'config/demo.yaml'], { VOYANDZ_LOG_FORMAT: 'xml' });
+  assert.equal(envFormat.code, 2);
+  assert.match(envFormat.stderr, /^voyandz: \$VOYANDZ_LOG_FORMAT must be one of json, pretty/);
+  // A flag wins over its variable.
+  assert.equal((await cli(['--log-level', 'warn', '-V'], { VOYANDZ_LOG_LEVEL: 'loud' })).code, 0);
 });
 
 test('--check prints the resolved config of the bundled demo', async () => {

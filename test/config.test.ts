@@ -751,3 +751,20 @@ test('feeds: mistakes: unknown or repeated feed, feed: too, a placeholder naming
     ],
   );
 });
+
+test('burst: seconds of audio a joiner starts in the past, 1 by default, 0 off, never more than the stream\'s max_lag', () => {
+  const config = load(
+    yaml(
+      'max_lag: 5',
+      'streams:',
+      '  plain: { command: a, mimetype: audio/mpeg }',
+      '  none: { command: a, mimetype: audio/mpeg, burst: 0 }',
+      '  long: { command: a, mimetype: audio/mpeg, burst: 8 }',
+      '  tight: { command: a, mimetype: audio/mpeg, burst: 8, max_lag: 2 }',
+    ),
+  );
+  assert.deepEqual(
+    ['plain', 'none', 'long', 'tight'].map((name) => config.streams[name].burstSeconds),
+    [1, 0, 5, 2],
+  );
+});

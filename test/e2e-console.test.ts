@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { startServer } from './helpers/server.js';
+import { startServer, type LogLine } from './helpers/server.js';
 import { agent, ffprobe, getText, save, sleep, waitFor } from './helpers/clients.js';
 import { findChromium, HeadlessChromium } from './helpers/chromium.js';
+import { signedUrl } from '../src/access/signed-url.js';
 
 const LIVE = '-re -f lavfi -i testsrc2=size=640x360:rate=25';
 /** Where `VOYANDZ_SCREENSHOTS=1 node --test dist/test/e2e-console.test.js` leaves the README's screenshots. */
@@ -26,7 +28,18 @@ streams:
   mjpeg:
     command: ffmpeg -hide_banner -loglevel error ${LIVE} -c:v mjpeg -q:v 8 -r 10 -f mpjpeg -
     mimetype: multipart/x-mixed-replace;boundary=ffmpeg
+  # A camera on a thin link: far less than a thumbnail's usual input arrives in its capture time.
+  low:
+    command: >
+      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x90:rate=10
+      -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -b:v 40k -f mpegts -
+    mimetype: video/mp2t
 `;
+
+/** Players as an operator's console would list them (the README's screenshot). */
+const VIEWERS = ['VLC/3.0.18 LibVLC/3.0.18', 'mpv 0.35.1', 'Lavf/59.27.100', 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36'];
+
+const leaveOf = (userAgent: string) => (line: LogLine) => line.msg === 'connection closed' && line.userAgent === userAgent;
 
 /** A stream client that reads until told to stop; resolves with the bytes it got once the server or the test ends it. */
 function listen(url: string, userAgent: string): { stop: () => void; done: Promise<number> } {
@@ -46,10 +59,14 @@ function listen(url: string, userAgent: string): { stop: () => void; done: Promi
 
 test('/stat: a console complete without JavaScript (programs, stderr, back-off, clients, thumbnails), live in Chromium, with a working kick button', async (t) => {
   const server = await startServer(CONFIG, { workers: 2 });
-  const clients = [listen(server.url('/stream/ts'), 'ConsoleTest/1 (ts)'), listen(server.url('/stream/mjpeg'), 'ConsoleTest/1 (mjpeg)')];
+  const clients = [
+    listen(server.url('/stream/ts'), 'ConsoleTest/1 (ts)'),
+    listen(server.url('/stream/mjpeg'), 'ConsoleTest/1 (mjpeg)'),
+    listen(server.url('/stream/low'), 'ConsoleTest/1 (low)'),
+  ];
   let browser: HeadlessChromium | undefined;
   try {
-    // Both programs run and the rate meters have a few seconds of samples.
+    // The programs run and the rate meters have a few seconds of samples.
     await sleep(4000);
 
     // The log tells programs' starts and ends, and clients' arrivals with their User-Agent.
@@ -68,7 +85,7 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
 
     // Thumbnails: a decoded picture of the H.264 stream, the latest JPEG part of the mpjpeg one.
     const dir = server.dir;
-    for (const name of ['ts', 'mjpeg']) {
+    for (const name of ['ts', 'mjpeg', 'low']) {
       const response = await request(server.url(`/stat/thumb/${name}.jpg`), { dispatcher: agent });
       assert.equal(response.statusCode, 200, `${name} thumbnail`);
       assert.equal(response.headers['content-type'], 'image/jpeg');
@@ -85,6 +102,13 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
     browser = await HeadlessChromium.launch(binary);
     // Ten seconds of history: two samples, a line in every sparkline.
     await sleep(7000);
+    if (process.env.VOYANDZ_SCREENSHOTS === '1') {
+      // For the README: two minutes of history with viewers arriving, so the sparklines have a shape.
+      for (const [i, userAgent] of [...VIEWERS, ...VIEWERS].entries()) {
+        clients.push(listen(server.url(i % 3 === 2 ? '/stream/mjpeg' : '/stream/ts'), userAgent));
+        await sleep(15000);
+      }
+    }
     await browser.navigate(server.url('/stat'));
     const before = (await browser.evaluate(`document.querySelector('#console .sub').textContent`)) as string;
     const live = (await browser.evaluate(`new Promise((resolve) => setTimeout(() => resolve({
@@ -96,8 +120,8 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
     t.diagnostic(`console in Chromium: ${JSON.stringify(live)}`);
     assert.equal(live.live, 'live', 'the page updates itself');
     assert.notEqual(live.now, before, 'the console was replaced in place with newer figures');
-    // ts: decoded and scaled to 320 wide; mjpeg: its latest part as is (640).
-    assert.deepEqual(live.thumbs, [320, 640], 'both thumbnails show a picture');
+    // ts and low: decoded and scaled to 320 wide; mjpeg: its latest part as is (640).
+    assert.deepEqual(live.thumbs, [320, 640, 320], 'every thumbnail shows a picture');
     assert.ok(live.lines >= 4, 'the sparklines draw the history');
 
     const shots = { desktop: await browser.screenshot(1280), phone: await browser.screenshot(390, true) };
@@ -106,6 +130,12 @@ test('/stat: a console complete without JavaScript (programs, stderr, back-off, 
     for (const [name, png] of Object.entries(shots)) writeFileSync(join(out, `console-${name}.png`), png);
     const phoneWidth = (await browser.evaluate('document.documentElement.scrollWidth')) as number;
     assert.ok(phoneWidth <= 390, `at phone width nothing overflows sideways (${phoneWidth} px)`);
+    const phone = (await browser.evaluate(`({
+      split: [...document.querySelectorAll('.totals dt')].filter((dt) => Math.abs(dt.getBoundingClientRect().bottom - dt.nextElementSibling.getBoundingClientRect().bottom) > 4).map((dt) => dt.textContent),
+      kicks: [...document.querySelectorAll('#console form[action$="/kick"] button')].map((b) => Math.round(b.getBoundingClientRect().right)),
+    })`)) as { split: string[]; kicks: number[] };
+    assert.deepEqual(phone.split, [], 'at phone width every total keeps its label and value on one line');
+    assert.ok(phone.kicks.length >= 3 && phone.kicks.every((right) => right <= 390), `at phone width every kick button is on screen, no sideways scroll (${phone.kicks.join(', ')})`);
 
     // The kick button of the ts client: its connection ends, and the log says why.
     await browser.screenshot(1280);
@@ -161,5 +191,71 @@ test('kick: refused from elsewhere than loopback while admin_access restricts no
     assert.deepEqual(polled, [], '/metrics and /healthz are logged at debug only');
   } finally {
     assert.equal(await server.stop(), 0);
+  }
+});
+
+test('kick behind admin_access: an allowed operator elsewhere than loopback kicks a client; others are refused by the access rules', async () => {
+  const server = await startServer(`
+trusted_proxies: [127.0.0.1/32]
+admin_access: { allow: [192.0.2.0/24] }
+stat_clients: true
+streams:
+  ticks:
+    command: sh -c 'while :; do printf tick; sleep 0.1; done'
+    mimetype: application/octet-stream
+`);
+  const viewer = listen(server.url('/stream/ticks'), 'KickTest/1');
+  try {
+    const as = (address: string) => ({ 'x-forwarded-for': address });
+    const stat = await waitFor(async () => {
+      const response = await request(server.url('/stat.json'), { dispatcher: agent, headers: as('192.0.2.7') });
+      const body = (await response.body.json()) as { clients?: { id: number; userAgent: string }[] };
+      return body.clients?.find((c) => c.userAgent === 'KickTest/1');
+    });
+    const kick = (address: string) =>
+      request(server.url(`/admin/clients/${stat.id}/kick`), { dispatcher: agent, method: 'POST', headers: { 'content-length': '0', ...as(address) } });
+    // Not in admin_access: refused before the kick is looked at, loopback included.
+    for (const address of ['198.51.100.1', '127.0.0.1']) {
+      const refused = await kick(address);
+      assert.equal(refused.statusCode, 403, address);
+      assert.doesNotMatch(await refused.body.text(), /LOOPBACK_ONLY/, `${address}: refused by admin_access`);
+    }
+    const kicked = await kick('192.0.2.7');
+    assert.equal(kicked.statusCode, 303);
+    await kicked.body.text();
+    assert.ok((await Promise.race([viewer.done, sleep(10000).then(() => -1)])) > 0, "the kicked client's stream ended");
+    assert.equal((await server.waitForLog(leaveOf('KickTest/1'))).reason, 'kicked');
+  } finally {
+    viewer.stop();
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+test('a console opened by a signed URL (admin_access: signed) keeps updating in Chromium, and says offline once the server is gone', async (t) => {
+  const binary = findChromium();
+  if (binary === undefined) {
+    t.skip('chromium is not installed (apt-get install -y chromium)');
+    return;
+  }
+  const keys = mkdtempSync(join(tmpdir(), 'voyandz-console-key-'));
+  const secret = 'a-console-signing-secret-32-bytes';
+  writeFileSync(join(keys, 'admin.key'), `${secret}\n`);
+  const server = await startServer(`admin_access: { signed: { secret_file: ${join(keys, 'admin.key')} } }\nstreams: {}\n`);
+  let browser: HeadlessChromium | undefined;
+  try {
+    assert.equal((await getText(server.url('/stat'))).status, 403, 'unsigned: refused');
+    browser = await HeadlessChromium.launch(binary);
+    await browser.navigate(server.url(signedUrl(Buffer.from(secret), 'sig', '/stat', Math.floor(Date.now() / 1000) + 120)));
+    const before = (await browser.evaluate(`document.querySelector('#console .sub').textContent`)) as string;
+    await sleep(2500);
+    assert.equal(await browser.evaluate(`document.getElementById('live').textContent`), 'live', 'the signed page fetched itself again');
+    assert.notEqual(await browser.evaluate(`document.querySelector('#console .sub').textContent`), before, 'with newer figures');
+    assert.equal(await server.stop(), 0);
+    await sleep(2500);
+    assert.equal(await browser.evaluate(`document.getElementById('live').textContent`), 'offline');
+  } finally {
+    await browser?.close();
+    await server.stop();
+    rmSync(keys, { recursive: true, force: true });
   }
 });

@@ -13,7 +13,16 @@ import { agent, getText, sleep } from './helpers/clients.js';
 
 
 const CONFIG = `
+feeds:
+  camera:
+    command: >
+      ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=10
+      -c:v libx264 -preset ultrafast -tune zerolatency -g 10 -f mpegts -
 streams:
+  relay:
+    feed: camera
+    command: cat
+    mimetype: video/mp2t
   ts:
     command: >
       ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25
@@ -52,29 +61,25 @@ test('a real Prometheus scrapes /metrics: clients and rate() match what clients 
     prometheus = await TestPrometheus.start(join(server.dir, 'prometheus'), server.port);
     const { query, scalar } = { query: prometheus.query.bind(prometheus), scalar: prometheus.scalar.bind(prometheus) };
 
-    // promtool agrees with every voyandz_* family (help, type, names).
-    const text = (await getText(server.url('/metrics'))).text;
-    const ours = text.split('\n').filter((line) => /^(# (HELP|TYPE) )?voyandz_/.test(line)).join('\n') + '\n';
-    const checked = spawnSync('promtool', ['check', 'metrics'], { input: ours, encoding: 'utf8' });
-    assert.equal(`${checked.stdout}${checked.stderr}`, '', 'promtool check metrics');
-    assert.equal(checked.status, 0);
-
     for (let i = 0; i < 3; i++) readers.push(reader(server.url('/stream/ts')));
+    const tsReaders = [...readers];
+    readers.push(reader(server.url('/stream/relay')));
     for (let i = 0; i < 4; i++) await (await request(server.url('/stream/snap'), { dispatcher: agent })).body.arrayBuffer();
     await sleep(6000);
 
     // A 20 s window: what the clients counted against what Prometheus says was sent.
     const t1 = Date.now() / 1000;
-    const bytes1 = readers.reduce((sum, r) => sum + r.bytes(), 0);
+    const bytes1 = tsReaders.reduce((sum, r) => sum + r.bytes(), 0);
     await sleep(20000);
     const t2 = Date.now() / 1000;
-    const bytes2 = readers.reduce((sum, r) => sum + r.bytes(), 0);
+    const bytes2 = tsReaders.reduce((sum, r) => sum + r.bytes(), 0);
     await sleep(2500); // the scrape after t2 is in
     const clientRate = (bytes2 - bytes1) / (t2 - t1);
     const promRate = await scalar('rate(voyandz_stream_sent_bytes_total{stream="ts"}[20s])', t2);
     t.diagnostic(`clients received ${(clientRate * 8 / 1000).toFixed(0)} kbit/s; Prometheus rate() says ${(promRate * 8 / 1000).toFixed(0)} kbit/s (${(((promRate - clientRate) / clientRate) * 100).toFixed(1)} %)`);
     assert.ok(Math.abs(promRate - clientRate) / clientRate < 0.1, 'rate() agrees with the clients within 10 %');
     assert.equal(await scalar('voyandz_stream_clients{stream="ts"}'), 3);
+    assert.ok((await scalar('rate(voyandz_feed_read_bytes_total{feed="camera"}[20s])', t2)) > 0, 'the feed is read');
     assert.equal(await scalar('voyandz_stream_connections_total{stream="snap"}'), 4, 'shot requests counted');
     assert.ok((await scalar('voyandz_stream_sent_bytes_total{stream="snap"}')) > 4 * 1000, 'shot bytes counted');
     assert.ok((await scalar('voyandz_stream_connections_total{stream="ts"}')) >= 3, 'stream connections counted at connect');
@@ -97,13 +102,30 @@ test('a real Prometheus scrapes /metrics: clients and rate() match what clients 
     const workerPid = stat.workers[0]?.pid;
     assert.ok(workerPid);
     process.kill(workerPid, 'SIGKILL');
+    // A viewer on the respawned worker (the least busy): its new process allocates, collects garbage, counts from zero.
+    await sleep(1500);
+    readers.push(reader(server.url('/stream/ts')));
     await sleep(6000);
-    for (const series of ['voyandz_stream_sent_bytes_total', 'voyandz_stream_connections_total', 'voyandz_http_requests_total', 'process_cpu_seconds_total']) {
+    // Every counter, and every histogram's counts and sums, of every process, voyandz's own and the runtime's.
+    const text = (await getText(server.url('/metrics'))).text;
+    const counters = [...text.matchAll(/^# TYPE (\S+) (counter|histogram)$/gm)].flatMap(([, name, type]) =>
+      type === 'counter' ? [name] : [`${name}_count`, `${name}_sum`, `${name}_bucket`],
+    );
+    assert.ok(counters.includes('voyandz_feed_read_bytes_total') && counters.includes('process_cpu_seconds_total') && counters.length >= 15, counters.join(' '));
+    for (const series of counters) {
       const resets = await query(`resets(${series}[2m])`);
-      assert.ok(resets.length > 0, `${series} has series`);
       for (const sample of resets) assert.equal(sample.value[1], '0', `resets(${series}${JSON.stringify(sample.metric)})`);
     }
+    for (const series of ['voyandz_stream_sent_bytes_total', 'voyandz_stream_connections_total', 'voyandz_feed_read_bytes_total', 'voyandz_http_requests_total', 'process_cpu_seconds_total']) {
+      assert.ok((await query(series)).length > 0, `${series} has series`);
+    }
     assert.ok((await scalar('voyandz_program_restarts_total{name="ts"}')) >= 1, 'the kill counted as a restart');
+
+    // promtool agrees with every voyandz_* family (help, type, names), with every series there after all this.
+    const ours = text.split('\n').filter((line) => /^(# (HELP|TYPE) )?voyandz_/.test(line)).join('\n') + '\n';
+    const checked = spawnSync('promtool', ['check', 'metrics'], { input: ours, encoding: 'utf8' });
+    assert.equal(`${checked.stdout}${checked.stderr}`, '', 'promtool check metrics');
+    assert.equal(checked.status, 0);
   } finally {
     for (const r of readers) r.stop();
     prometheus?.stop();
@@ -162,6 +184,11 @@ test('deploy/: the shipped alert rules load, and every alert query and every Gra
       const series = await prometheus.query(match[1]);
       assert.ok(series.length > 0, `${alert}: ${match[1]} returns data`);
     }
+    // The feed that keeps dying makes its alert's whole expression hold (it would fire after its `for:`), and only for it.
+    const programDown = alerts.groups.flatMap((g) => g.rules).find((r) => r.alert === 'VoyandzProgramDown');
+    assert.ok(programDown);
+    const down = await prometheus.query(programDown.expr);
+    assert.deepEqual(down.map((sample) => `${sample.metric.kind} ${sample.metric.name}`), ['feed camera'], 'VoyandzProgramDown holds for the dying feed');
     const dashboard = JSON.parse(readFileSync(join(DEPLOY, 'grafana', 'voyandz.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
     assert.ok(dashboard.panels.length >= 10);
     for (const panel of dashboard.panels) {

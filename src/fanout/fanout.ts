@@ -277,7 +277,9 @@ export class Fanout {
    * What a joiner would get first (header, then the stream from the latest
    * join point), copied, until `enough` says it holds what the caller
    * needs (a whole picture), `maxBytes` were gathered or `timeoutMs`
-   * passed. For thumbnails: costs nothing while no one asks.
+   * passed: then whatever came by then (a low-bitrate stream never fills
+   * a large `enough`). Null only when there is no join point yet. For
+   * thumbnails: costs nothing while no one asks.
    */
   captureFromJoin(maxBytes: number, enough: (bytes: Buffer) => boolean, timeoutMs: number): Promise<Buffer | null> {
     const first = this.latestJoinBytes(maxBytes);
@@ -294,7 +296,7 @@ export class Fanout {
         bytes = Buffer.concat([bytes, chunk.subarray(0, maxBytes - bytes.length)]);
         if (enough(bytes) || bytes.length >= maxBytes) done(bytes);
       };
-      const timer = setTimeout(() => done(null), timeoutMs);
+      const timer = setTimeout(() => done(bytes), timeoutMs);
       this.watchers.push(watcher);
     });
   }

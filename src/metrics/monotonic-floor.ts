@@ -1,10 +1,7 @@
 import type { WorkerMetricsJson } from '../cluster/messages.js';
+import { isCumulative, seriesKey } from './series.js';
 
 type Metric = WorkerMetricsJson[number];
-
-function seriesKey(name: string, labels: Partial<Record<string, string | number>>): string {
-  return `${name}${JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
-}
 
 /**
  * Never lets a counter the primary exports go down. A worker killed between
@@ -19,11 +16,11 @@ export class MonotonicFloor {
 
   apply(metrics: WorkerMetricsJson): WorkerMetricsJson {
     return metrics.map((metric: Metric) => {
-      if (String(metric.type) !== 'counter') return metric;
+      if (!isCumulative(metric)) return metric;
       return {
         ...metric,
         values: metric.values.map((value) => {
-          const key = seriesKey(metric.name, value.labels);
+          const key = seriesKey(metric, value);
           const floor = Math.max(this.highest.get(key) ?? 0, value.value);
           this.highest.set(key, floor);
           return floor === value.value ? value : { ...value, value: floor };

@@ -1,3 +1,5 @@
+import { escapeHtml } from './html.js';
+
 /**
  * A sparkline as inline SVG: no script, no library, drawn by the server, so
  * the console shows history with JavaScript off too.
@@ -12,5 +14,7 @@ export function sparkline(values: readonly number[], title: string, slots: numbe
   const x0 = WIDTH - (values.length - 1) * step;
   const points = values.map((v, i) => `${(x0 + i * step).toFixed(1)},${(HEIGHT - 1 - (v / max) * (HEIGHT - 2)).toFixed(1)}`);
   const line = points.length > 1 ? `<polyline points="${points.join(' ')}" fill="none" stroke="currentColor" stroke-width="1.5"/>` : '';
-  return `<svg class="spark" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${title}"><title>${title}</title>${line}</svg>`;
+  // The title holds a stream's name, which the config may spell any way.
+  const label = escapeHtml(title);
+  return `<svg class="spark" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${label}"><title>${label}</title>${line}</svg>`;
 }

@@ -37,7 +37,7 @@ export function serveShot(
       answered = true;
       readers.release();
       endAndReap(socket, serializeResponse(response));
-      resolve({ status: response.status, bytes: response.body.length });
+      resolve({ status: response.status, bytes: response.body.length, endedBy: response.status === 200 ? 'stream-ended' : 'error' });
     };
 
     program.stdout.on('data', (chunk: Buffer) => {
