@@ -310,6 +310,7 @@ export class WorkerPool {
     switch (message.type) {
       case 'ready':
         slot.ready = true;
+        this.log.debug({ worker: slot.id, pid: slot.child?.pid, bootMs: Math.round(performance.now() - slot.spawnedAt) }, `worker ${slot.id} ready`);
         break;
       case 'client-received': {
         if (slot.handed.has(message.id)) {
