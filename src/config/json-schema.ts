@@ -25,7 +25,7 @@ function requireProducers(node: unknown): JsonObject {
     if (Array.isArray(value)) return value.map(visit);
     if (typeof value !== 'object' || value === null) return value;
     const object: JsonObject = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, visit(inner)]));
-    const properties = object.properties as Record<string, JsonObject> | undefined;
+    const properties = object.properties as Partial<Record<string, JsonObject>> | undefined;
     if (properties?.command?.type === 'string' && properties.pull !== undefined) {
       const program = properties.mimetype === undefined ? ['command'] : ['command', 'mimetype'];
       object.anyOf = [{ required: program }, { required: ['pull'] }, ...(properties.template === undefined ? [] : [{ required: ['template'] }])];

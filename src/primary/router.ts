@@ -6,7 +6,7 @@ export type Route =
   | { kind: 'page'; route: string }
   | { kind: 'bad-url' };
 
-const PAGES = new Set(['/', '/stat', '/stat.json', '/config', '/metrics', '/healthz']);
+const PAGES = new Set(['/', '/stat', '/stat.json', '/config', '/metrics', '/healthz', '/readyz']);
 /** Pages under a prefix, labelled by it (metrics and access rules take the label, not each name). */
 const PAGE_PREFIXES = ['/watch/', '/assets/', '/stat/', '/admin/'];
 

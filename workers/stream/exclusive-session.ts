@@ -67,7 +67,7 @@ export function serveExclusive(
         finish({ status: 200, bytes });
         return;
       }
-      const how = exit.error ? `could not start (${exit.error.message})` : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      const how = `its program ${exit.error ? `could not start (${exit.error.message})` : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}`;
       log.error(
         { code: exit.error?.code ?? ERRORS.STREAM_FAILED.code, stream: stream.name, exitCode: exit.code, signal: exit.signal, stderr: exit.stderrTail },
         ERRORS.STREAM_FAILED.message(stream.name, how, ''),
