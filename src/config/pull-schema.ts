@@ -14,7 +14,7 @@ function says(text: string): { error: (issue: { input?: unknown }) => string } {
 const URL_MESSAGE = 'must be an http:// or https:// URL, e.g. http://origin.example:8090/stream/cam1';
 
 /** What is wrong with a pull URL, or undefined when it can be pulled. */
-export function pullUrlProblem(text: string): string | undefined {
+function pullUrlProblem(text: string): string | undefined {
   let url: URL;
   try {
     url = new URL(text);

@@ -25,7 +25,7 @@ export interface PullOptions {
 }
 
 /** An origin that does not accept the connection in this long is retried with the usual back-off. */
-export const CONNECT_TIMEOUT_MS = 5000;
+const CONNECT_TIMEOUT_MS = 5000;
 /** The stall watchdog (stall_timeout) bounds silence; these bound the rest, and only a pull with the watchdog off. */
 const HEADERS_TIMEOUT_MS = 60_000;
 const MAX_REDIRECTS = 5;
