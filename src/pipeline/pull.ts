@@ -154,7 +154,7 @@ export class Pull extends EventEmitter<{ exit: [ProgramExit] }> implements Produ
       const contentType = headerValue(headers['content-type']);
       const problem = this.options.checkContentType(contentType);
       if (problem !== undefined) {
-        body.destroy();
+        discard(body);
         throw new PullError('content-type', problem);
       }
       this.contentType = contentType;
@@ -199,6 +199,12 @@ export class Pull extends EventEmitter<{ exit: [ProgramExit] }> implements Produ
   }
 }
 
+/** A body we are done with: destroying it reports an abort, which nobody needs to hear. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -216,7 +222,7 @@ async function errorSummary(body: Dispatcher.ResponseData['body']): Promise<stri
   } catch {
     // The summary is a courtesy; the status says what matters.
   } finally {
-    body.destroy();
+    discard(body);
   }
   const line = Buffer.concat(parts).toString('utf8', 0, ERROR_BODY_BYTES).split('\n')[0]?.trim() ?? '';
   return line === '' ? '' : `: ${line}`;
