@@ -13,7 +13,7 @@ async function origin(routes: Record<string, Handler>): Promise<{ url: (path: st
   const seen: IncomingMessage[] = [];
   const server = createServer((request, response) => {
     seen.push(request);
-    const handler = routes[request.url ?? ''];
+    const handler = Object.hasOwn(routes, request.url ?? '') ? routes[request.url ?? ''] : undefined;
     if (handler) handler(request, response);
     else response.writeHead(404).end('no\n');
   });
@@ -92,8 +92,8 @@ test('refused answers end the pull with PULL_FAILED and a reason a person can ac
       const { pull, bytes, exit } = await pullAll({ what: 'stream s', url: o.url(path), headers: {}, checkContentType: checkWebm });
       assert.equal(bytes.length, 0, path);
       assert.equal(exit.error?.code, 'VOYANDZ_ERR_PULL_FAILED', path);
-      assert.ok(exit.error?.message.startsWith(`pull of stream s from ${o.url(path)}`), exit.error?.message);
-      assert.match(exit.error?.message ?? '', message);
+      assert.ok(exit.error.message.startsWith(`pull of stream s from ${o.url(path)}`), exit.error.message);
+      assert.match(exit.error.message, message);
       assert.equal(pull.failure, failure, path);
       assert.equal(exit.code, null);
     }
