@@ -5,30 +5,20 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { findExecutable } from './executables.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const HAPROXY_CFG = join(ROOT, 'deploy', 'haproxy.cfg');
 const EBML = Buffer.from([0x1a, 0x45, 0xdf, 0xa3]);
 
-/** haproxy on PATH or in the sbin directories Debian installs it to; null when there is none. */
+/** haproxy on PATH or in /usr/sbin (Debian); null when there is none. */
 export function findHaproxy(): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-  for (const dir of dirs) {
-    const file = join(dir, 'haproxy');
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+  return findExecutable('haproxy');
 }
 
 export interface Haproxy {
