@@ -46,7 +46,7 @@ export interface RelayBenchOptions {
   log: (text: string) => void;
 }
 
-export interface EdgeRow {
+interface EdgeRow {
   edge: string;
   clients: number;
   held: number;
@@ -62,7 +62,7 @@ export interface EdgeRow {
   rssMB: number;
 }
 
-export interface RelayRun {
+interface RelayRun {
   repeat: number;
   edges: EdgeRow[];
   /** The origin over the same window: its programs left out, the two pulls and a keeper served. */
@@ -83,7 +83,7 @@ export interface RelayResults {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function loadavg(): number[] {
+function loadavg(): number[] {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 }
 

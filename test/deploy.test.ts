@@ -91,7 +91,7 @@ test('deploy/kubernetes: origin and edge Deployments, Services and the autoscale
     const name = `voyandz-${role}`;
     const deployment = find('Deployment', name) as Doc & { spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
     const pod = deployment.spec.template.spec;
-    const container = pod.containers[0] as Container;
+    const container = pod.containers[0];
     const http = container.ports.find((p) => p.name === 'http');
     assert.ok(http, `${name} names its port http`);
     for (const [probe, path] of [[container.readinessProbe, '/readyz'], [container.livenessProbe, '/healthz']] as const) {
