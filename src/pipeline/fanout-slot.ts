@@ -99,6 +99,11 @@ export class FanoutSlot {
       this.current.push(chunk);
       return;
     }
+    if (this.spliceTimer === null) {
+      // A new run that shows no join point within the lag limit of its first byte will not keep anyone waiting longer.
+      this.spliceTimer = setTimeout(() => this.closeReaders('no-join-point', splice.bytesFrom()), this.options.maxLagMs);
+      this.spliceTimer.unref();
+    }
     const verdict = splice.hold(chunk);
     if (verdict.kind === 'keep') this.keep(splice, verdict.from);
     else if (verdict.kind === 'close') this.closeReaders(verdict.reason, splice.bytesFrom());
@@ -144,9 +149,6 @@ export class FanoutSlot {
       return;
     }
     this.splice = splice;
-    // A new run that shows no join point within the lag limit will not keep anyone waiting longer.
-    this.spliceTimer = setTimeout(() => this.closeReaders('no-join-point', splice.bytesFrom()), this.options.maxLagMs);
-    this.spliceTimer.unref();
   }
 
   /** Same header, clean cut: the run continues for the same readers from its first join point, under the same join state. */
