@@ -58,6 +58,7 @@ test('a relay\'s credentials never show: --check prints (hidden), /config too, a
   const rendered = renderConfig(config);
   assert.ok(!rendered.includes('ZWRnZTpzZWNyZXQ=') && !rendered.includes('b3RoZXI6b25l'), rendered);
   const again = parse(rendered) as { feeds: Record<string, Record<string, unknown>>; streams: Record<string, Record<string, unknown>> };
+  assert.deepEqual(Object.keys(load(rendered).streams), Object.keys(config.streams), 'the output is itself a config');
   assert.deepEqual(again.feeds.cam1_remote, {
     pull: 'http://origin.example:8090/stream/cam1',
     pull_headers: { authorization: '(hidden)', 'user-agent': 'voyandz-edge' },

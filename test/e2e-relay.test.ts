@@ -8,7 +8,7 @@ import { startServer, type LogLine, type RunningServer } from './helpers/server.
 import { capture, getText, save, sleep, waitFor } from './helpers/clients.js';
 import { decodeReport, discontinuities, distinctPrefixes, findHaproxy, firstFrameIsKey, inBatches, startHaproxy, Viewer, type Connection, type Haproxy } from './helpers/relay.js';
 import { freePort } from '../load-tests/loopback.js';
-import { processTree } from '../load-tests/proc.js';
+import { cmdline, processTree } from '../load-tests/proc.js';
 
 const VIEWERS = 300;
 const SMALL = '-re -f lavfi -i testsrc2=size=160x120:rate=25';
@@ -109,8 +109,10 @@ test('relay: origin + 2 edges behind HAProxy (deploy/haproxy.cfg); 300 viewers; 
     for (const name of ['ts', 'webm']) {
       const row = originStat.streams.find((s) => s.name === name);
       assert.equal(row?.clients, 2, `the origin serves ${name} to exactly 2 pulls, one per edge, for ${VIEWERS / 2} viewers`);
-      assert.ok(row.pid !== null, `the origin runs one program for ${name}`);
+      assert.ok(row.pid !== null, `the origin runs a program for ${name}`);
     }
+    const programs = processTree([origin.process.pid ?? -1]).filter((pid) => /^ffmpeg .*comment=e2e-relay/.test(cmdline(pid)));
+    assert.equal(programs.length, 2, 'the origin runs exactly one program per stream (ts, webm) for 300 viewers');
     const decodes = await decodeFromByte0(viewers, dir, 'first');
     phase(`every viewer decodes from byte 0 (${decodes} distinct starts probed)`);
 
@@ -183,6 +185,7 @@ test('relay: origin + 2 edges behind HAProxy (deploy/haproxy.cfg); 300 viewers; 
       assert.equal(v.connections.length, connectionsBefore.get(v), 'MPEG-TS viewers stay connected across an origin restart');
       const jumps = await discontinuities(save(join(dir, `restart-${i}.ts`), Buffer.concat(v.current?.captured ?? [])));
       assert.ok(jumps <= 1, `at most one discontinuity (${jumps})`);
+      if (i === 0) t.diagnostic(`an MPEG-TS viewer across the origin restart: ${jumps} discontinuity`);
     }
     let stayed = 0;
     for (const [i, v] of webmKept.entries()) {
