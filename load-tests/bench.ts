@@ -12,6 +12,8 @@
  *   npm run bench -- --full [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000]
  *                    [--runs 3] [--duration 10] [--servers voyandz-1,voyandz-cores,icecast]
  *                    [--no-probes] [--no-profile] [--out load-tests/RESULTS.md]
+ *   npm run bench -- --relay [--relay-clients 2000] [--repeat 1] [--window 10] [--latency-clients 100]
+ *                    (origin + 2 edges: relay-bench.ts → its section of RESULTS.md)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,8 @@ import { median } from './stats.js';
 import { runCompare, type CompareResults } from './ceiling-bench.js';
 import { renderCompare, type CompareReport } from './ceiling-report.js';
 import { buildInstruments } from './reference.js';
+import { runRelayBench } from './relay-bench.js';
+import { relaySectionOf, renderRelaySection, withRelaySection } from './relay-report.js';
 
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 /** Source programs run inside voyandz's tree; Icecast's run outside its own, so both are left out of "server" CPU/RSS. */
@@ -66,6 +70,8 @@ interface BenchOptions {
   accessOnly: boolean;
   /** The older Icecast matrix instead of the ceiling comparison. */
   full: boolean;
+  /** Origin + 2 edges (relay-bench.ts) instead; its clients. */
+  relay: number | null;
   compare: {
     sizes: number[];
     repeat: number;
@@ -108,6 +114,8 @@ function options(): BenchOptions {
       'latency-clients': { type: 'string' },
       streams: { type: 'string' },
       'clients-per-stream': { type: 'string' },
+      relay: { type: 'boolean', default: false },
+      'relay-clients': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -126,7 +134,8 @@ function options(): BenchOptions {
         '       bench --full [--from-json RESULTS-full.json] [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000] [--runs 3] [--duration 10]\n' +
         '             [--settle 2] [--servers voyandz-1,voyandz-cores,icecast] [--no-probes] [--no-profile] [--profile-clients 1000] [--out FILE]\n' +
         '             [--memory-only]  (memory per client on fresh servers, added to the RESULTS.json of an earlier run)\n' +
-        '             [--access-clients 1000] [--access-only]  (Basic auth + allow-list vs no rules; 0: skip)\n',
+        '             [--access-clients 1000] [--access-only]  (Basic auth + allow-list vs no rules; 0: skip)\n' +
+        '       bench --relay [--relay-clients 2000] [--repeat 1] [--window 10] [--latency-clients 100]  (origin + 2 edges → its section of RESULTS.md)\n',
     );
     process.exit(0);
   }
@@ -151,6 +160,7 @@ function options(): BenchOptions {
     accessClients: Math.min(20000, Math.max(0, Number(values['access-clients'] ?? (quick ? 200 : 1000)) || 0)),
     accessOnly: values['access-only'],
     full: values.full || values['memory-only'] || values['access-only'],
+    relay: values.relay ? Math.min(20000, Math.max(2, Number(values['relay-clients'] ?? 2000) || 2000)) : null,
     compare: {
       sizes: list(values.sizes ?? (values.heavy ? '1000,4000,6000' : '1000,4000')),
       repeat: Math.min(10, Math.max(1, Number(values.repeat ?? (values.heavy ? 2 : 1)) || 1)),
@@ -400,7 +410,9 @@ async function mainCompare(opts: BenchOptions): Promise<void> {
         windowSeconds: c.windowSeconds, stormClients: c.stormClients, latencyClients: c.latencyClients, manyStreams: c.streams, clientsPerStream: c.clientsPerStream, log });
     }
     const report: CompareReport = { date: new Date().toISOString(), minutes: (Date.now() - started) / 60000, machine: describeMachine(), settings, results, notes };
-    writeFileSync(opts.out, renderCompare(report));
+    // The relay bench's section is its own: carried over as it was.
+    const relay = relaySectionOf(readIfThere(opts.out));
+    writeFileSync(opts.out, relay === null ? renderCompare(report) : withRelaySection(renderCompare(report), relay));
     writeFileSync(opts.out.replace(/\.md$/, '.json'), `${JSON.stringify(report, null, 2)}\n`);
     log(`wrote ${opts.out} in ${report.minutes.toFixed(1)} min`);
   } finally {
@@ -408,8 +420,35 @@ async function mainCompare(opts: BenchOptions): Promise<void> {
   }
 }
 
+function readIfThere(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** `--relay`: origin + 2 edges (relay-bench.ts); writes only its section of RESULTS.md, and RESULTS-relay.json. */
+async function mainRelay(opts: BenchOptions, clients: number): Promise<void> {
+  if (clients + FD_HEADROOM > fdLimit()) log(`ulimit -n is ${fdLimit()}, the edges need ~${clients / 2 + FD_HEADROOM} each: raise it (ulimit -n 20000) or runs will fail.`);
+  const dir = mkdtempSync(join(tmpdir(), 'voyandz-bench-'));
+  try {
+    log('building the reference instruments (../shared/bench, cc -O2)');
+    const tools = buildInstruments(dir);
+    if (typeof tools === 'string') throw new Error(`the relay bench needs the C load client: ${tools}`);
+    const c = opts.compare;
+    const results = await runRelayBench({ tools, dir, clients, windowSeconds: Math.max(c.windowSeconds, 10), repeat: c.repeat, latencyClients: c.latencyClients[0] ?? 100, log });
+    writeFileSync(opts.out, withRelaySection(readIfThere(opts.out), renderRelaySection(results, describeMachine())));
+    writeFileSync(opts.out.replace(/\.md$/, '-relay.json'), `${JSON.stringify(results, null, 2)}\n`);
+    log(`wrote the relay section of ${opts.out} in ${results.minutes.toFixed(1)} min`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const opts = options();
+  if (opts.relay !== null) return mainRelay(opts, opts.relay);
   if (!opts.full) return mainCompare(opts);
   const started = Date.now();
   const limit = fdLimit();

@@ -56,7 +56,8 @@ export const ERRORS = {
   STREAM_UNAVAILABLE: define('VOYANDZ_ERR_STREAM_UNAVAILABLE', (name: string, reason: string) => `stream ${name} is unavailable: ${reason}`, 503),
   STREAM_FAILED: define(
     'VOYANDZ_ERR_STREAM_FAILED',
-    (name: string, how: string, stderr: string) => `stream ${name}: its program ${how}${stderrTail(stderr)}`,
+    // `how` names what failed: "its program exited with code 1 before producing a byte", "its pull failed (…)".
+    (name: string, how: string, stderr: string) => `stream ${name}: ${how}${stderrTail(stderr)}`,
     502,
   ),
   STREAM_START_TIMEOUT: define(
@@ -83,6 +84,17 @@ export const ERRORS = {
       `stream ${stream}: its program writes multipart boundary "${written}" but the mimetype says "${declared}"; ` +
       `late joiners start at "${written}" parts (fix the mimetype: players read the boundary from it)`,
   ),
+  PULL_FAILED: define('VOYANDZ_ERR_PULL_FAILED', (name: string, url: string, reason: string) => `pull of ${name} from ${url}: ${reason}`),
+  PULL_STALLED: define(
+    'VOYANDZ_ERR_PULL_STALLED',
+    (name: string, url: string, seconds: string) => `pull of ${name} from ${url} received nothing for ${seconds} s while needed; reconnecting (stall_timeout)`,
+  ),
+  RUN_HEADER_CHANGED: define(
+    'VOYANDZ_ERR_RUN_HEADER_CHANGED',
+    (name: string, count: string, why: string) =>
+      `${name} started over ${why}: ${count} reader(s) closed so that they reconnect (a second container header mid-stream would break their players)`,
+  ),
+  NOT_READY: define('VOYANDZ_ERR_NOT_READY', (reason: string) => `not ready: ${reason}`, 503),
   FEED_NOT_LOCAL: define('VOYANDZ_ERR_FEED_NOT_LOCAL', (name: string, feed: string) => `${name}: feed ${feed} is not run by this worker; the program gets no input`),
   WORKER_EXIT: define('VOYANDZ_ERR_WORKER_EXIT', (id: string, how: string) => `worker ${id} exited (${how}); restarting it`),
   // Access control and limits (src/access/): every refusal the primary answers before a hand-off.

@@ -141,7 +141,7 @@ test('template mistakes: unknown template, missing and unknown arguments, unknow
     [
       'config.yaml:4:14: templates.camera.command: unknown placeholder ${sise} (params: url, size)',
       // A stream template used by a feed: the stream-only key is pointed at in the template.
-      'config.yaml:8:5: warning: feeds.cam2.mimetype: unknown key (known: command, mode, feed, resurrect, no-resurrect, stall_timeout, format, template, args)',
+      'config.yaml:8:5: warning: feeds.cam2.mimetype: unknown key (known: command, pull, pull_headers, mode, feed, resurrect, no-resurrect, stall_timeout, format, template, args)',
       'config.yaml:10:21: feeds.cam1.template: unknown template "camra" (did you mean "camera"?)',
       'config.yaml:13:32: streams.a.args.lga: template view has no parameter "lga" (it has: lag)',
       'config.yaml:14:41: streams.b.url: unknown placeholder ${nope} (known: lag)',

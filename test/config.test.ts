@@ -105,6 +105,7 @@ test('an original-format config resolves to the expected config', () => {
         ],
         type: 'stream',
         mimetype: 'video/ts',
+        mode: 'on-demand',
         client: 'shared',
         url: '/stream/1_video_rec',
         resurrect: 'always',
@@ -122,6 +123,7 @@ test('an original-format config resolves to the expected config', () => {
         argv: ['ffmpeg', '-i', '/dev/video0', '-vframes', '1', '-vcodec', 'png', '-f', 'image2pipe', '-'],
         type: 'shot',
         mimetype: 'image/png',
+        mode: 'on-demand',
         client: 'shared',
         url: '/stream/1_pic',
         resurrect: 'always',
@@ -139,6 +141,7 @@ test('an original-format config resolves to the expected config', () => {
         argv: ['ffmpeg', '-i', '-', '-f', 'mpjpeg', '-'],
         type: 'stream',
         mimetype: 'multipart/x-mixed-replace;boundary=ffmpeg',
+        mode: 'on-demand',
         feed: 'cam',
         client: 'exclusive',
         url: '/stream/cam_view',
@@ -183,6 +186,7 @@ test('defaults: a stream and a feed with only their required keys', () => {
     argv: ['out'],
     type: 'stream',
     mimetype: 'video/mp2t',
+    mode: 'on-demand',
     client: 'shared',
     url: '/stream/s',
     resurrect: 'always',
@@ -598,7 +602,7 @@ test('unknown keys are warnings, with a hint when one is close; the config runs 
     'config.yaml:7:5: warning: streams.s.mime_type: unknown key (did you mean "mimetype"?)',
     'config.yaml:8:5: warning: streams.s.Feed: unknown key (did you mean "feed"?)',
     'config.yaml:9:1: warning: frobnicate: unknown key (known: listenaddr, listenport, logdir, pages, templates, generate, feeds, streams, ' +
-      'workers, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads, strict)',
+      'workers, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads, pull_headers, strict)',
   ]);
   const { config } = loadRunning(text);
   assert.equal(config.listenport, 8090, 'listen_port is not read as listenport');
@@ -637,7 +641,7 @@ test('rejects wrong types and out-of-range new keys', () => {
     'config.yaml:4:15: stat_clients: must be true or false',
     'config.yaml:5:11: log_keep: must be an integer >= 0',
     'config.yaml:6:8: pages: must be a mapping of page: true/false',
-    'config.yaml:8:6: feeds.f: must be a mapping with at least a command',
+    'config.yaml:8:6: feeds.f: must be a mapping with at least a command or a pull',
     'config.yaml:10:14: feeds.g.command: must be a string (the program and its arguments, split like a shell does)',
     'config.yaml:12:19: feeds.g.no-resurrect: contradicts "resurrect: true"; keep one of the two',
   ]);

@@ -22,6 +22,7 @@ const runtime: WorkerRuntime = new WorkerRuntime(workerId, log, {
   programStarted: (pid) => send({ type: 'program-started', pid }),
   programExited: (pid) => send({ type: 'program-exited', pid }),
   clientClosed: (stream, id) => send({ type: 'client-closed', stream, id }),
+  contentTypeLearnt: (stream, contentType) => send({ type: 'content-type', stream, contentType }),
   // Called once clients come and go, long after `metrics` below exists.
   requestServed: (route, status) => metrics.countRequest(route, status),
 });

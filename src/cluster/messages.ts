@@ -52,6 +52,8 @@ export type WorkerToPrimary =
   | { type: 'client-closed'; stream: string; id: number }
   | { type: 'program-started'; pid: number }
   | { type: 'program-exited'; pid: number }
+  /** The owner of a pulled stream with no mimetype learnt what its origin serves: the primary answers HEAD and pages with it. */
+  | { type: 'content-type'; stream: string; contentType: string }
   | { type: 'stats'; id: number; stats: WorkerStats }
   | { type: 'metrics'; id: number; metrics: WorkerMetricsJson }
   /** Base64 JPEG (small: a scaled-down picture), or null when the stream has none to show. */

@@ -14,6 +14,7 @@ import { checkFeedInputs } from './feed-inputs.js';
 import { RESERVED_NAMES } from './entry-errors.js';
 import { entryOf } from './lookup.js';
 import { checkAccessFiles } from './access-checks.js';
+import { checkProducers, checkStreamMode } from './pull-checks.js';
 import type { PathIssue } from './path-issue.js';
 import { RESURRECT_MODES, URL_PATTERN } from './schema.js';
 import type { ResurrectMode } from './types.js';
@@ -74,6 +75,8 @@ export function checkConfig(data: unknown, configFile: string): PathIssue[] {
     ...checkUrls(streams),
     ...checkResurrect('feeds', feeds),
     ...checkResurrect('streams', streams),
+    ...mappings(top.feeds).flatMap(([name, fields]) => checkProducers('feeds', name, fields)),
+    ...mappings(top.streams).flatMap(([name, fields]) => [...checkProducers('streams', name, fields), ...checkStreamMode(name, fields)]),
     ...checkLogdir(top.logdir, configFile),
     ...checkListenaddr(top.listenaddr),
     ...checkWorkers(top.workers),
@@ -241,6 +244,11 @@ function directoryProblem(dir: string): string | undefined {
 
 function asFields(value: unknown): Fields {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Fields) : {};
+}
+
+/** The entries of feeds: or streams: that are mappings (any other is the schema's to report). */
+function mappings(value: unknown): Entries {
+  return Object.entries(asFields(value)).flatMap(([name, fields]): Entries => (typeof fields === 'object' && fields !== null && !Array.isArray(fields) ? [[name, fields as Fields]] : []));
 }
 
 /** Every named entry of feeds: or streams:, an entry that is not a mapping having no fields. */

@@ -7,14 +7,15 @@
  */
 import { entryOf } from './lookup.js';
 import { withoutSecrets, HIDDEN } from './render-access.js';
-import type { DisabledEntry, FeedConfig, ServerConfig, StreamConfig } from './types.js';
+import { pullHeadersShown } from './render-pull.js';
+import type { DisabledEntry, FeedConfig, PullConfig, ServerConfig, StreamConfig } from './types.js';
 
 type Json = Record<string, unknown>;
 
 export function configView(config: ServerConfig): Json {
-  // Password hashes are secrets too (offline guessing): never shown, as resolved or as written.
+  // Password hashes are secrets too (offline guessing): never shown, as resolved or as written; nor are a pull's credentials.
   const { written, disabled, feeds, streams, ...settings } = withoutSecrets(config);
-  return hideUsers({
+  return hideSecrets({
     ...settings,
     ...written.settings,
     // The original showed every page's switch, defaults filled in, next to the ones written.
@@ -24,16 +25,21 @@ export function configView(config: ServerConfig): Json {
   }) as Json;
 }
 
-/** Every inline `users:` mapping (name: bcrypt hash) as written, wherever it is, with its hashes hidden. */
-function hideUsers(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(hideUsers);
+/**
+ * As written, wherever they are: every inline `users:` mapping (name: bcrypt
+ * hash) with its hashes hidden, and every `pull_headers:` mapping with the
+ * values of credential headers hidden.
+ */
+function hideSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(hideSecrets);
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
-    Object.entries(value as Record<string, unknown>).map(([key, inner]) =>
-      key === 'users' && typeof inner === 'object' && inner !== null && !Array.isArray(inner)
-        ? [key, Object.fromEntries(Object.keys(inner).map((name) => [name, HIDDEN]))]
-        : [key, hideUsers(inner)],
-    ),
+    Object.entries(value as Record<string, unknown>).map(([key, inner]) => {
+      if (typeof inner !== 'object' || inner === null || Array.isArray(inner)) return [key, hideSecrets(inner)];
+      if (key === 'users') return [key, Object.fromEntries(Object.keys(inner).map((name) => [name, HIDDEN]))];
+      if (key === 'pull_headers') return [key, pullHeadersShown(Object.fromEntries(Object.entries(inner).map(([name, v]) => [name, String(v)])))];
+      return [key, hideSecrets(inner)];
+    }),
   );
 }
 
@@ -57,12 +63,20 @@ function entries<T extends { name: string }>(
 }
 
 function feedView(feed: FeedConfig): Json {
-  return { ...feed, mode: typeof feed.mode === 'string' ? feed.mode : feed.mode.lingerSeconds };
+  return { ...feed, ...pullView(feed.pull), mode: modeView(feed) };
 }
 
 function streamView(stream: StreamConfig): Json {
   const { altUrl, ...rest } = stream;
-  return { ...rest, urls: altUrl === undefined ? [stream.url] : [stream.url, altUrl] };
+  return { ...rest, ...pullView(stream.pull), mode: modeView(stream), urls: altUrl === undefined ? [stream.url] : [stream.url, altUrl] };
+}
+
+function modeView(entry: FeedConfig | StreamConfig): string | number {
+  return typeof entry.mode === 'string' ? entry.mode : entry.mode.lingerSeconds;
+}
+
+function pullView(pull: PullConfig | undefined): Json {
+  return pull === undefined ? {} : { pull: { url: pull.url, headers: pullHeadersShown(pull.headers) } };
 }
 
 function asJson(value: unknown): Json {

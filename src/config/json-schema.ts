@@ -11,24 +11,25 @@ type JsonObject = { [key: string]: unknown };
 
 function configJsonSchema(): JsonObject {
   const schema = z.toJSONSchema(ConfigSchema, { io: 'input', target: 'draft-7', unrepresentable: 'any' }) as JsonObject;
-  return relaxTemplatedEntries(schema);
+  return requireProducers(schema);
 }
 
 /**
- * The loader checks an entry after its template is filled in; an editor
- * sees it before. An entry naming a template gets its required keys from
- * there, so it needs either them or `template`.
+ * What the loader's cross-checks require of a feed or stream (pull-checks.ts),
+ * which zod cannot say in JSON Schema: a command (a stream: and a mimetype),
+ * or a pull, or a template to take them from. The loader checks an entry
+ * after its template is filled in; an editor sees it before.
  */
-function relaxTemplatedEntries(node: unknown): JsonObject {
+function requireProducers(node: unknown): JsonObject {
   const visit = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(visit);
     if (typeof value !== 'object' || value === null) return value;
     const object: JsonObject = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, visit(inner)]));
-    const properties = object.properties as JsonObject | undefined;
-    const required = object.required as string[] | undefined;
-    if (properties?.template !== undefined && required !== undefined && required.length > 0) {
-      delete object.required;
-      object.anyOf = [{ required }, { required: ['template'] }];
+    const properties = object.properties as Partial<Record<string, JsonObject>> | undefined;
+    if (properties?.command?.type === 'string' && properties.pull !== undefined) {
+      const program = properties.mimetype === undefined ? ['command'] : ['command', 'mimetype'];
+      object.anyOf = [{ required: program }, { required: ['pull'] }, ...(properties.template === undefined ? [] : [{ required: ['template'] }])];
+      object.not = { required: ['command', 'pull'] };
     }
     return object;
   };

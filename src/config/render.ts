@@ -6,6 +6,7 @@
  */
 import { stringify } from 'yaml';
 import { renderAccessKeys, renderStreamAccessKeys } from './render-access.js';
+import { renderPullKeys } from './render-pull.js';
 import type { FeedConfig, FeedMode, ServerConfig, StreamConfig, StreamInput } from './types.js';
 
 export function renderConfig(config: ServerConfig): string {
@@ -31,7 +32,7 @@ export function renderConfig(config: ServerConfig): string {
 
 function renderFeed(feed: FeedConfig): Record<string, unknown> {
   return {
-    command: feed.command,
+    ...(feed.pull === undefined ? { command: feed.command } : renderPullKeys(feed.pull)),
     mode: renderMode(feed.mode),
     ...(feed.feed === undefined ? {} : { feed: feed.feed }),
     resurrect: feed.resurrect,
@@ -42,9 +43,10 @@ function renderFeed(feed: FeedConfig): Record<string, unknown> {
 
 function renderStream(stream: StreamConfig): Record<string, unknown> {
   return {
-    command: stream.command,
+    ...(stream.pull === undefined ? { command: stream.command } : renderPullKeys(stream.pull)),
     type: stream.type,
-    mimetype: stream.mimetype,
+    ...(stream.mimetype === '' ? {} : { mimetype: stream.mimetype }),
+    ...(stream.pull === undefined ? {} : { mode: renderMode(stream.mode) }),
     ...(stream.feed === undefined ? {} : { feed: stream.feed }),
     ...(stream.inputs === undefined ? {} : { feeds: renderInputs(stream.inputs) }),
     client: stream.client,

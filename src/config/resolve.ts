@@ -11,7 +11,7 @@ import { inputsOf, substituteInputs } from './feed-inputs.js';
 import { resolveAccess } from './resolve-access.js';
 import { resolveJoin } from '../fanout/join/container.js';
 import { FEED_MODES, type RawConfig, type RawFeed, type RawStream } from './schema.js';
-import type { FeedConfig, FeedMode, ResurrectMode, ServerConfig, StreamConfig } from './types.js';
+import type { FeedConfig, FeedMode, PullConfig, ResurrectMode, ServerConfig, StreamConfig } from './types.js';
 
 /** What the loader learnt beyond the schema's view: entries left out, and the file's own values. */
 export type LoadFindings = Pick<ServerConfig, 'disabled' | 'written'>;
@@ -45,6 +45,7 @@ function resolveFeed(name: string, feed: RawFeed, raw: RawConfig): FeedConfig {
   return {
     name,
     ...commandOf(feed.command),
+    ...pullOf(feed, raw),
     mode: modeOf(feed.mode),
     ...(feed.feed === undefined ? {} : { feed: feed.feed }),
     resurrect: resurrectOf(feed),
@@ -55,13 +56,18 @@ function resolveFeed(name: string, feed: RawFeed, raw: RawConfig): FeedConfig {
 
 function resolveStream(name: string, stream: RawStream, raw: RawConfig): StreamConfig {
   const inputs = inputsOf(stream.feeds);
-  const { argv } = commandOf(inputs === undefined ? stream.command : substituteInputs(stream.command, inputs));
+  const command = stream.command ?? '';
+  const { argv } = commandOf(inputs === undefined ? command : substituteInputs(command, inputs));
+  const mimetype = stream.mimetype ?? '';
   return {
     name,
-    command: stream.command.trim(),
+    command: command.trim(),
     argv,
+    ...pullOf(stream, raw),
     type: stream.type,
-    mimetype: stream.mimetype,
+    mimetype,
+    // The original ignored a stream's mode; only a pull's keeps it running longer than its clients.
+    mode: stream.pull === undefined ? 'on-demand' : modeOf(stream.mode),
     ...(stream.feed === undefined ? {} : { feed: stream.feed }),
     ...(inputs === undefined ? {} : { inputs }),
     client: stream.client,
@@ -71,19 +77,29 @@ function resolveStream(name: string, stream: RawStream, raw: RawConfig): StreamC
     maxLagSeconds: stream.max_lag ?? raw.max_lag,
     burstSeconds: Math.min(stream.burst, stream.max_lag ?? raw.max_lag),
     shotTimeoutSeconds: stream.shot_timeout ?? raw.shot_timeout,
-    join: resolveJoin(stream.join, stream.mimetype),
+    // A pulled stream's container is known from its origin's answer: `auto` looks at it then.
+    join: stream.pull !== undefined && mimetype === '' ? (stream.join === 'auto' ? 'keyframe' : stream.join) : resolveJoin(stream.join, mimetype),
     lagPolicy: stream.lag_policy,
     startTimeoutSeconds: stream.start_timeout ?? raw.start_timeout,
     stallTimeoutSeconds: stream.stall_timeout ?? raw.stall_timeout,
   };
 }
 
-/** Folded YAML (`command: >`) ends in a newline that means nothing: shown trimmed. */
-function commandOf(command: string): { command: string; argv: string[] } {
+/** Folded YAML (`command: >`) ends in a newline that means nothing: shown trimmed. A pulled entry has none. */
+function commandOf(command: string | undefined): { command: string; argv: string[] } {
+  if (command === undefined || command === '') return { command: '', argv: [] };
   const split = splitCommand(command);
   // The schema rejected every command that cannot be split.
   if (!split.ok) throw new Error(`unreachable: command passed the schema but ${split.message}`);
   return { command: command.trim(), argv: split.argv };
+}
+
+/** The pull of a relay, its headers over the top-level ones (names are case-insensitive: kept lower-case). */
+function pullOf(entry: { pull?: string | undefined; pull_headers?: Record<string, string> | undefined }, raw: RawConfig): { pull?: PullConfig } {
+  if (entry.pull === undefined) return {};
+  const headers: Record<string, string> = {};
+  for (const [name, value] of [...Object.entries(raw.pull_headers ?? {}), ...Object.entries(entry.pull_headers ?? {})]) headers[name.toLowerCase()] = value;
+  return { pull: { url: entry.pull, headers } };
 }
 
 /** A number of seconds (written as a number or a numeric string) is on-demand with a linger time. */

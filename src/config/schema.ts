@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { splitCommand } from './command.js';
 import { serverAccessKeys, streamAccessKeys } from './access-schema.js';
+import { pullKeys, serverPullKeys } from './pull-schema.js';
 
 /** Error option for a value: a missing required key reads "required", a wrong one reads `text`. */
 function says(text: string): { error: (issue: { input?: unknown }) => string } {
@@ -57,8 +58,10 @@ const command = z
   })
   .describe(
     'Program and arguments, split into words like a POSIX shell does (quotes, backslashes) and run without a shell. ' +
-      "For a shell pipeline write sh -c '...'. YAML folded text (command: >) may spread it over several lines.",
-  );
+      "For a shell pipeline write sh -c '...'. YAML folded text (command: >) may spread it over several lines. " +
+      'Required, unless pull: (a relay) is set instead.',
+  )
+  .optional();
 
 const feedReference = z
   .string(says('must be the name of a feed'))
@@ -126,15 +129,16 @@ const mode = z
   )
   .default('on-demand')
   .describe(
-    'When the program runs. on-demand: while a client needs it. A number N: on-demand, but it keeps running ' +
+    'When the program (or pull) runs. on-demand: while a client needs it. A number N: on-demand, but it keeps running ' +
       'N seconds after the last client left. continuous: from first use on, never stopped. ' +
-      'autostart: from server start on, never stopped.',
+      'autostart: from server start on, never stopped. Streams: pulled streams only (a program stream runs on demand).',
   );
 
 export const FeedSchema = z
   .strictObject(
     {
       command,
+      ...pullKeys,
       mode,
       feed: feedReference.optional(),
       resurrect,
@@ -151,14 +155,15 @@ export const FeedSchema = z
       template: templateReference,
       args: templateArgs,
     },
-    says('must be a mapping with at least a command'),
+    says('must be a mapping with at least a command or a pull'),
   )
-  .describe('A source program that writes a stream to stdout, shared by every stream that reads it.');
+  .describe('A source program that writes a stream to stdout (or a pull of a URL), shared by every stream that reads it.');
 
 export const StreamSchema = z
   .strictObject(
     {
       command,
+      ...pullKeys,
       type: z
         .enum(['stream', 'shot'], says('must be one of: stream, shot'))
         .default('stream')
@@ -166,7 +171,11 @@ export const StreamSchema = z
       mimetype: z
         .string(says('must be a MIME type, e.g. video/mp2t'))
         .regex(/^[^\r\n]+$/, { error: 'must be a MIME type, e.g. video/mp2t' })
-        .describe('Content-Type of the response, e.g. video/mp2t or multipart/x-mixed-replace;boundary=ffmpeg.'),
+        .optional()
+        .describe(
+          'Content-Type of the response, e.g. video/mp2t or multipart/x-mixed-replace;boundary=ffmpeg. Required, ' +
+            "except for a pulled stream, which takes the origin's Content-Type when it has none.",
+        ),
       feed: feedReference.optional(),
       feeds: feedInputs,
       client: z
@@ -181,6 +190,7 @@ export const StreamSchema = z
         .regex(URL_PATTERN, { error: 'must be a path, e.g. /live/cam (no spaces, "?" or "#")' })
         .optional()
         .describe('A second path the stream is served at, besides /stream/NAME ("live/cam" means "/live/cam").'),
+      mode,
       resurrect,
       'no-resurrect': noResurrect,
       max_lag: z
@@ -228,9 +238,9 @@ export const StreamSchema = z
       template: templateReference,
       args: templateArgs,
     },
-    says('must be a mapping with at least a command and a mimetype'),
+    says('must be a mapping with at least a command and a mimetype, or a pull'),
   )
-  .describe('An output served over HTTP: a program that reads a feed (or nothing) and writes what clients receive.');
+  .describe('An output served over HTTP: a program that reads a feed (or nothing) and writes what clients receive, or a relay of a URL.');
 
 function named<T extends z.ZodType>(entry: T, what: string) {
   return z
@@ -407,6 +417,7 @@ export const ConfigSchema = z
         .default(3)
         .describe('Rotated logs kept per program (NAME.log.1 .. NAME.log.N); 0 keeps none.'),
       ...serverAccessKeys,
+      ...serverPullKeys,
       strict: z
         .boolean(BOOLEAN)
         .default(false)

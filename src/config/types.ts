@@ -16,12 +16,24 @@ export type FeedMode = 'on-demand' | 'continuous' | 'autostart' | { lingerSecond
  */
 export type ResurrectMode = 'always' | 'on-failure' | 'never';
 
+/**
+ * A relay: the bytes come from an HTTP GET of `url` instead of a program's
+ * stdout. An entry with `pull` has an empty command and argv.
+ */
+export interface PullConfig {
+  url: string;
+  /** Request headers, lower-case names: the top-level pull_headers with the entry's own over them. */
+  headers: Record<string, string>;
+}
+
 export interface FeedConfig {
   name: string;
-  /** The command as written (after templating), for /config and logs. */
+  /** The command as written (after templating), for /config and logs; empty for a pulled feed. */
   command: string;
   /** The command split like a POSIX shell splits words; run without a shell. */
   argv: string[];
+  /** Set for a relay: the feed's bytes are pulled from a URL, no program runs. */
+  pull?: PullConfig;
   mode: FeedMode;
   /** Parent feed whose bytes this feed's program reads on stdin. */
   feed?: string;
@@ -46,11 +58,16 @@ export interface StreamInput {
 
 export interface StreamConfig {
   name: string;
-  /** As written (after templating): a multi-feed stream's ${feeds.NAME} placeholders are kept here, replaced in argv. */
+  /** As written (after templating): a multi-feed stream's ${feeds.NAME} placeholders are kept here, replaced in argv. Empty for a pulled stream. */
   command: string;
   argv: string[];
+  /** Set for a relay: the stream is pulled from a URL and served as it comes, no program runs. */
+  pull?: PullConfig;
   type: StreamType;
+  /** The Content-Type served; empty for a pulled stream that takes its origin's (known once it answered, see learnt-mimetypes.ts). */
   mimetype: string;
+  /** Shared streams: when the program (or pull) runs, as for feeds. */
+  mode: FeedMode;
   /** Feed whose bytes reach the program on stdin; absent: the program runs on its own. */
   feed?: string;
   /** Feeds whose bytes reach the program on pipes fd 3, 4, … in this order (`feeds:`); absent when none. */

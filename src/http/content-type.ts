@@ -7,4 +7,6 @@ export const CONTENT_TYPE = {
   SVG: 'image/svg+xml',
   JPEG: 'image/jpeg',
   EVENTS: 'text/event-stream; charset=utf-8',
+  /** A pulled stream with no mimetype, before its origin said what it serves. */
+  OCTET_STREAM: 'application/octet-stream',
 } as const;

@@ -14,6 +14,8 @@ import { readMpegtsJs } from './assets.js';
 
 export interface PagesContext {
   config(): ServerConfig;
+  /** null when ready for clients (config loaded, every worker up, accepting); else why not. */
+  readiness(): string | null;
   stats(): Promise<ClusterStats>;
   history(): StatHistory;
   metrics(): Promise<{ contentType: string; text: string }>;
@@ -79,6 +81,11 @@ export function createPagesApp(ctx: PagesContext): FastifyInstance {
   });
 
   app.get('/healthz', async (_request, reply) => reply.type(CONTENT_TYPE.PLAIN).send('ok\n'));
+
+  app.get('/readyz', async (_request, reply) => {
+    const notReady = ctx.readiness();
+    return notReady === null ? reply.type(CONTENT_TYPE.PLAIN).send('ready\n') : sendError(reply, 'NOT_READY', notReady);
+  });
 
   app.get('/stat.json', async (_request, reply) => {
     if (!ctx.config().pages.stat) return sendError(reply, 'PAGE_DISABLED', 'stat');

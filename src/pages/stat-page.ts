@@ -33,21 +33,28 @@ const total = (label: string, value: string | number): string => `<div>${fact(la
 const ago = (now: number, at: number): string => formatDuration(Math.max(0, Math.round((now - at) / 1000)));
 
 function describeExit(exit: NonNullable<ProgramInfo['lastExit']>, now: number): string {
-  return `${exit.signal ?? `code ${exit.code}`}, ${ago(now, exit.at)} ago`;
+  return `${exit.signal ?? (exit.code === null ? 'failed' : `code ${exit.code}`)}, ${ago(now, exit.at)} ago`;
 }
 
-/** pid, uptime, last exit, silence, back-off and the stderr tail of a feed's or shared stream's program. */
+/** pid (a relay: its URL and error count), uptime, last exit, silence, back-off and the stderr tail (a relay: its last errors) of a feed's or shared stream's producer. */
 function programFacts(pid: number | null, restarts: number, program: ProgramInfo | null, now: number): { facts: string; stderr: string } {
   if (!program) return { facts: fact('restarts', restarts), stderr: '' };
+  const pull = program.pull;
   const facts = [
-    fact('pid', pid ?? '—'),
+    pull === null ? fact('pid', pid ?? '—') : fact('pull', pull.url),
     fact('uptime', program.startedAt === null ? '—' : ago(now, program.startedAt)),
-    fact('restarts', restarts),
+    fact(pull === null ? 'restarts' : 'reconnects', restarts),
     fact('last exit', program.lastExit ? describeExit(program.lastExit, now) : '—'),
     fact('last output', program.secondsSinceOutput === null ? '—' : `${program.secondsSinceOutput.toFixed(1)} s ago`),
   ];
+  if (pull !== null) {
+    facts.push(fact('serves', pull.contentType ?? '—'));
+    const ends = Object.entries(pull.ends).map(([why, count]) => `${why} ${count}`);
+    facts.push(fact('pull errors', ends.length === 0 ? 0 : ends.join(', ')));
+  }
   if (program.retryAt !== null) facts.push(fact('next retry', `in ${Math.max(0, (program.retryAt - now) / 1000).toFixed(1)} s`));
-  const stderr = program.stderrTail.length > 0 ? `<details><summary>stderr</summary><pre>${escapeHtml(program.stderrTail.join('\n'))}</pre></details>` : '';
+  const label = pull === null ? 'stderr' : 'last errors';
+  const stderr = program.stderrTail.length > 0 ? `<details${pull === null ? '' : ' open'}><summary>${label}</summary><pre>${escapeHtml(program.stderrTail.join('\n'))}</pre></details>` : '';
   return { facts: facts.join(''), stderr };
 }
 

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { StreamInput } from '../config/types.js';
 import type { Fanout, FanoutSink } from '../fanout/fanout.js';
-import type { Program } from './program.js';
+import type { Producer } from './producer.js';
 import type { Tap } from './tap.js';
 
 /**
@@ -14,7 +14,7 @@ import type { Tap } from './tap.js';
  */
 export class FeedReaders {
   /** `fanout`: the one plugged into, which a Source replaces after its program ended for good. */
-  private sinks: { fanout: Fanout; sink: FanoutSink }[] = [];
+  private sinks: { tap: Tap; fanout: Fanout; sink: FanoutSink }[] = [];
   private held = false;
 
   constructor(
@@ -34,8 +34,8 @@ export class FeedReaders {
     for (const tap of this.pipeFeeds) tap.acquire();
   }
 
-  /** Starts copying each feed into the program's stdin or pipe. */
-  attach(program: Program): void {
+  /** Starts copying each feed into the program's stdin or pipe (a pull reads none). */
+  attach(program: Pick<Producer, 'stdin' | 'inputs'>): void {
     this.detach();
     if (this.stdinFeed && program.stdin) this.plug(this.stdinFeed, program.stdin);
     this.pipeFeeds.forEach((tap, index) => {
@@ -44,9 +44,14 @@ export class FeedReaders {
     });
   }
 
-  /** A feed the program reads ended for good (not a restart): it will get no more input. */
+  /**
+   * A feed the program reads ended for good (not a restart): it will get no
+   * more input. A feed whose new run its program could not follow (another
+   * container header: see FanoutSlot) ended the program's input too, but
+   * the program, restarted, reads the new run.
+   */
   get inputEnded(): boolean {
-    return this.sinks.some(({ fanout }) => fanout.hasEnded);
+    return this.sinks.some(({ tap, fanout }) => fanout.hasEnded && !tap.gaveWay(fanout));
   }
 
   detach(): void {
@@ -64,7 +69,7 @@ export class FeedReaders {
 
   private plug(tap: Tap, into: Socket): void {
     const fanout = tap.fanout;
-    this.sinks.push({ fanout, sink: fanout.addSink(into, { kind: 'program' }) });
+    this.sinks.push({ tap, fanout, sink: fanout.addSink(into, { kind: 'program' }) });
   }
 }
 

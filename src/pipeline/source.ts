@@ -2,33 +2,34 @@ import type { Logger } from 'pino';
 import type { FeedConfig, FeedMode, ServerConfig, StreamConfig } from '../config/types.js';
 import { sourceId, type SourceKind } from '../cluster/source-id.js';
 import { ERRORS } from '../errors.js';
-import { newFanoutCounters, type Fanout, type FanoutCounters } from '../fanout/fanout.js';
-import type { JoinPolicy } from '../fanout/join/policy.js';
-import { feedPolicyFor, policyFor } from '../fanout/join/policy-for.js';
+import type { Fanout } from '../fanout/fanout.js';
 import type { ProgramInfo, ProgramState } from '../stats/types.js';
-import { FanoutSlot } from './fanout-slot.js';
+import { FanoutSlot, newSlotCounters, type SlotCounters } from './fanout-slot.js';
 import { FeedReaders, feedReadersFor } from './feed-readers.js';
-import { Program, type ProgramExit } from './program.js';
+import type { ProgramExit } from './program.js';
+import type { Producer } from './producer.js';
+import { Pull, type PullFailure } from './pull.js';
 import { RestartPolicy } from './restart-policy.js';
 import { restartDecision } from './resurrect.js';
+import { describeEnd, endedLine, failureLine, makeProducer, sourceJoinPolicy, stalledLine, startedLine } from './source-producer.js';
+import { StallWatchdog } from './stall-watchdog.js';
 import type { ProgramRegistry, RunOutcome, Tap } from './tap.js';
 
 /** What a Source runs: a feed, or a stream with `client: shared`. */
 export type SourceDefinition = { kind: 'feed'; config: FeedConfig } | { kind: 'stream'; config: StreamConfig };
 
 /** A source's totals for the life of its worker, across runs and reloads: they only rise. */
-export interface SourceCounters extends FanoutCounters {
+export interface SourceCounters extends SlotCounters {
   restarts: number;
-  /** Programs killed by the stall watchdog (no output for stall_timeout). */
+  /** Runs ended by the stall watchdog (no output for stall_timeout). */
   stalls: number;
+  /** Pulls that ended while needed, by why (relays only). */
+  pullEnds: Partial<Record<PullFailure, number>>;
 }
 
 export function newSourceCounters(): SourceCounters {
-  return { ...newFanoutCounters(), restarts: 0, stalls: 0 };
+  return { ...newSlotCounters(), restarts: 0, stalls: 0, pullEnds: {} };
 }
-
-/** How often a running program's silence is checked against stall_timeout. */
-const STALL_CHECK_MS = 1000;
 
 export interface SourceContext {
   config: ServerConfig;
@@ -36,32 +37,36 @@ export interface SourceContext {
   registry: ProgramRegistry;
   /** A feed run by this same worker (the owner of a component runs all of it). */
   feed(name: string): Source | undefined;
+  /** A pull's origin answered with this Content-Type (told when it changes). */
+  contentTypeLearnt?(contentType: string): void;
 }
 
 /**
- * A program whose output is shared: a feed, or a stream with `client: shared`.
- * It runs while something holds it (clients, programs reading it, peer
- * workers), following the feed's mode, and is restarted when it dies while
- * needed. Its Fanout outlives program restarts so readers stay connected.
+ * A producer whose output is shared — a program or a pull — for a feed, or
+ * a stream with `client: shared`. It runs while something holds it
+ * (clients, programs reading it, peer workers), following the mode, and is
+ * restarted when it dies while needed. Its Fanout outlives restarts so
+ * readers stay connected (see FanoutSlot for what they get across one).
  */
 export class Source implements Tap {
   state: ProgramState = 'idle';
   private demand = 0;
   private pinned = false;
-  private program: Program | null = null;
+  private producer: Producer | null = null;
   /** The feeds its program reads, held from start to stop (across restarts). */
   private readers: FeedReaders | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly policy = new RestartPolicy();
   private readonly slot: FanoutSlot;
-  /** When the running program last wrote (or started); the watchdog compares it with stall_timeout. */
+  /** When the running producer last wrote (or started); the watchdog compares it with stall_timeout. */
   private lastOutputAt = 0;
-  private watchdog: NodeJS.Timeout | null = null;
-  private stalledProgram: Program | null = null;
-  /** The last run's end, for the console: what killed it and what it said. */
+  private readonly watchdog: StallWatchdog<Producer>;
+  /** The last run's end, for the console: what ended it and what it said. */
   private lastExit: { code: number | null; signal: string | null; at: number; stderrTail: string } | null = null;
   /** While backing off: when (ms epoch) the next run starts. */
   private retryAt: number | null = null;
+  /** A pull's: what its origin last answered with. */
+  private learnt: string | undefined = undefined;
 
   constructor(
     readonly definition: SourceDefinition,
@@ -75,8 +80,14 @@ export class Source implements Tap {
       labels: { [kind]: config.name },
       maxLagMs: (kind === 'stream' ? config.maxLagSeconds : ctx.config.maxLagSeconds) * 1000,
       counters,
-      makePolicy: () => this.joinPolicy(),
+      makePolicy: () => sourceJoinPolicy(definition, ctx.log),
       log: ctx.log,
+    });
+    this.watchdog = new StallWatchdog(config.stallTimeoutSeconds * 1000, {
+      current: () => this.producer,
+      needed: () => this.demand > 0 || this.pinned,
+      lastOutputAt: () => this.lastOutputAt,
+      stalled: (producer) => this.stalled(producer),
     });
   }
 
@@ -92,8 +103,17 @@ export class Source implements Tap {
     return this.slot.fanout;
   }
 
+  /** A pull's: the Content-Type its origin answered with; undefined for a program. */
+  get contentType(): string | undefined {
+    return this.learnt;
+  }
+
   whenFlowing(): Promise<RunOutcome> {
     return this.slot.whenFlowing();
+  }
+
+  gaveWay(fanout: Fanout): boolean {
+    return this.slot.gaveWay(fanout);
   }
 
   get bytesIn(): number {
@@ -109,36 +129,38 @@ export class Source implements Tap {
   }
 
   get pid(): number | null {
-    return this.program?.pid ?? null;
+    return this.producer?.pid ?? null;
   }
 
-  /** What the console shows of the program: the running one, else the last run. */
+  /** What the console shows of the producer: the running one, else the last run. */
   programInfo(): ProgramInfo {
-    const program = this.program;
+    const producer = this.producer;
+    const pull = this.definition.config.pull;
     return {
-      startedAt: program?.startedAt ?? null,
-      secondsSinceOutput: program ? Math.round((performance.now() - this.lastOutputAt) / 100) / 10 : null,
+      startedAt: producer?.startedAt ?? null,
+      secondsSinceOutput: producer ? Math.round((performance.now() - this.lastOutputAt) / 100) / 10 : null,
       lastExit: this.lastExit && { code: this.lastExit.code, signal: this.lastExit.signal, at: this.lastExit.at },
-      stderrTail: lastLines(program?.stderrTail() || this.lastExit?.stderrTail || '', STDERR_LINES),
+      stderrTail: lastLines(producer?.stderrTail() || this.lastExit?.stderrTail || '', STDERR_LINES),
       retryAt: this.state === 'restarting' ? this.retryAt : null,
+      pull: pull === undefined ? null : { url: pull.url, contentType: this.learnt ?? null, ends: { ...this.counters.pullEnds } },
     };
   }
 
   /** The latest join point's bytes (header first), for a thumbnail; null when nothing is held. */
   captureFromJoin(maxBytes: number, enough: (bytes: Buffer) => boolean, timeoutMs: number): Promise<Buffer | null> {
-    return this.program ? this.slot.fanout.captureFromJoin(maxBytes, enough, timeoutMs) : Promise.resolve(null);
+    return this.producer ? this.slot.fanout.captureFromJoin(maxBytes, enough, timeoutMs) : Promise.resolve(null);
   }
 
   get consumers(): number {
     return this.demand;
   }
 
-  /** Its program exited and will not be restarted: peers resuming a link are told so. */
+  /** Its producer ended and will not be restarted: peers resuming a link are told so. */
   get ended(): boolean {
     return this.state === 'dead';
   }
 
-  /** A feed with `mode: autostart` runs from the server's start. */
+  /** `mode: autostart` runs from the server's start. */
   get autostarts(): boolean {
     return this.mode() === 'autostart';
   }
@@ -178,31 +200,9 @@ export class Source implements Tap {
     await this.stop();
   }
 
+  /** Feeds and pulled streams have a mode; a stream running a program runs on demand. */
   private mode(): FeedMode {
-    return this.definition.kind === 'feed' ? this.definition.config.mode : 'on-demand';
-  }
-
-  /** Feeds have no mimetype: their container is named by `format:` or recognised from the bytes. */
-  private joinPolicy(): JoinPolicy {
-    if (this.definition.kind === 'feed') {
-      const feed = this.definition.config;
-      return feedPolicyFor(feed.format, (reason) =>
-        this.ctx.log.warn({ feed: feed.name, format: feed.format, reason }, `feed ${feed.name}: its readers start raw (${reason})`),
-      );
-    }
-    const stream = this.definition.config;
-    return policyFor(
-      stream.mimetype,
-      stream.join,
-      (reason) =>
-        this.ctx.log.warn({ stream: stream.name, mimetype: stream.mimetype, reason }, `stream ${stream.name}: late joiners start raw (${reason})`),
-      (written, declared) =>
-        this.ctx.log.warn(
-          { code: ERRORS.MULTIPART_BOUNDARY.code, stream: stream.name, mimetype: stream.mimetype, written, declared },
-          ERRORS.MULTIPART_BOUNDARY.message(stream.name, written, declared ?? '(none)'),
-        ),
-      stream.burstSeconds,
-    );
+    return this.definition.config.mode;
   }
 
   private start(): void {
@@ -223,71 +223,72 @@ export class Source implements Tap {
 
   private spawn(): void {
     this.timer = null;
-    const { config } = this.ctx;
-    const program = new Program({
-      kind: this.kind,
-      name: this.name,
-      argv: this.definition.config.argv,
-      ...(this.readers?.stdio ?? { stdin: 'ignore' }),
-      logdir: config.logdir,
-      logMaxBytes: config.logMaxBytes,
-      logKeep: config.logKeep,
-    });
-    this.program = program;
+    const producer = makeProducer(this.definition, this.ctx.config, this.readers);
+    this.producer = producer;
     this.lastOutputAt = performance.now();
     this.retryAt = null;
-    this.startWatchdog();
-    if (program.pid !== undefined) this.ctx.registry.programStarted(program.pid);
-    this.ctx.log.info({ [this.kind]: this.name, pid: program.pid }, `${this.kind} ${this.name}: program started (pid ${program.pid ?? '—'})`);
-    this.readers?.attach(program);
-    const fanout = this.slot.fanout;
-    program.stdout.on('data', (chunk: Buffer) => {
-      // A program being stopped may still flush output; it must not revive the source.
-      if (this.program !== program) return;
+    this.watchdog.start();
+    if (producer.pid !== undefined) this.ctx.registry.programStarted(producer.pid);
+    this.ctx.log.info({ [this.kind]: this.name, pid: producer.pid, url: this.definition.config.pull?.url }, startedLine(this.definition, producer));
+    this.readers?.attach(producer);
+    const slot = this.slot;
+    producer.stdout.on('data', (chunk: Buffer) => {
+      // A producer being stopped may still flush output; it must not revive the source.
+      if (this.producer !== producer) return;
       this.lastOutputAt = performance.now();
       if (this.state !== 'running') {
         this.state = 'running';
-        this.slot.started();
+        if (producer instanceof Pull) this.learn(producer.contentType);
+        slot.started();
       }
-      fanout.push(chunk);
+      slot.push(chunk);
     });
-    program.once('exit', (exit: ProgramExit) => this.onExit(program, exit));
+    producer.once('exit', (exit: ProgramExit) => this.onExit(producer, exit));
   }
 
-  private onExit(program: Program, exit: ProgramExit): void {
-    if (program.pid !== undefined) this.ctx.registry.programExited(program.pid);
+  /** Before the first byte reaches a client: its response head names what the origin said. */
+  private learn(contentType: string | undefined): void {
+    if (contentType === undefined || contentType === this.learnt) return;
+    this.learnt = contentType;
+    this.ctx.contentTypeLearnt?.(contentType);
+  }
+
+  private onExit(producer: Producer, exit: ProgramExit): void {
+    if (producer.pid !== undefined) this.ctx.registry.programExited(producer.pid);
     this.lastExit = { code: exit.code, signal: exit.signal, at: Date.now(), stderrTail: exit.stderrTail };
+    const stalled = this.watchdog.ended(producer);
     this.ctx.log.info(
-      { [this.kind]: this.name, pid: program.pid, exitCode: exit.code, signal: exit.signal, ranMs: exit.ranMs, stopped: exit.stopped },
-      `${this.kind} ${this.name}: program ${exit.stopped ? 'stopped' : 'exited'} (pid ${program.pid ?? '—'}, ${exit.signal ?? `code ${exit.code}`})`,
+      { [this.kind]: this.name, pid: producer.pid, exitCode: exit.code, signal: exit.signal, ranMs: exit.ranMs, stopped: exit.stopped },
+      endedLine(this.definition, producer, exit),
     );
-    if (this.program !== program) return; // stopped on purpose: its feeds were released then
+    if (this.producer !== producer) return; // stopped on purpose: its feeds were released then
     const inputEnded = this.readers?.inputEnded ?? false;
     this.readers?.detach();
-    this.program = null;
-    this.stopWatchdog();
+    this.producer = null;
+    this.watchdog.stop();
     const needed = this.demand > 0 || this.pinned;
-    const stalled = this.stalledProgram === program;
-    this.stalledProgram = null;
-    const how = stalled ? `wrote nothing for ${this.stallTimeoutSeconds()} s and was killed (stall_timeout)` : describeExit(exit, program.bytesOut);
-    const fields = { code: exit.error?.code ?? ERRORS.PROGRAM_EXIT.code, [this.kind]: this.name, exitCode: exit.code, signal: exit.signal, stderr: exit.stderrTail };
-    const what = ERRORS.PROGRAM_EXIT.message(`${this.kind} ${this.name}`, how);
-    if (program.bytesOut === 0) this.slot.failed(how, exit.stderrTail);
+    if (producer instanceof Pull && producer.failure !== null) {
+      this.counters.pullEnds[producer.failure] = (this.counters.pullEnds[producer.failure] ?? 0) + 1;
+    }
+    const stalledFor = stalled ? this.definition.config.stallTimeoutSeconds : null;
+    const line = failureLine(this.definition, producer, exit, stalledFor);
+    const fields = { code: line.code, [this.kind]: this.name, exitCode: exit.code, signal: exit.signal, stderr: exit.stderrTail };
+    if (producer.bytesOut === 0) this.slot.failed(stalled ? `${describeEnd(producer, exit)} (silent for stall_timeout)` : describeEnd(producer, exit), exit.stderrTail);
     const decision = restartDecision(this.definition.config.resurrect, exit, inputEnded);
     if (needed && decision.restart) {
       this.state = 'restarting';
       this.counters.restarts++;
       const delay = this.policy.nextDelayMs(exit.ranMs);
       const verdict = this.policy.shouldLog(Date.now());
-      if (verdict.log) this.ctx.log.error({ ...fields, suppressed: verdict.suppressed }, `${what}; restarting in ${delay} ms`);
+      if (verdict.log) this.ctx.log.error({ ...fields, suppressed: verdict.suppressed }, `${line.message}; ${producer instanceof Pull ? 'reconnecting' : 'restarting'} in ${delay} ms`);
       this.slot.restart();
       this.retryAt = Date.now() + delay;
       this.timer = setTimeout(() => this.spawn(), delay);
       return;
     }
     if (needed && !decision.restart) {
-      // A program that ended well and is not to be restarted is news, not an error.
-      this.ctx.log[decision.failed ? 'error' : 'info'](fields, `${what}; not restarted (${decision.why}): its readers are ended`);
+      // A run that ended well and is not to be restarted is news, not an error.
+      this.ctx.log[decision.failed ? 'error' : 'info'](fields, `${line.message}; not restarted (${decision.why}): its readers are ended`);
     }
     this.state = 'dead';
     this.pinned = false;
@@ -295,51 +296,26 @@ export class Source implements Tap {
     this.releaseFeeds();
   }
 
-  private stallTimeoutSeconds(): number {
-    return this.definition.config.stallTimeoutSeconds;
-  }
-
-  /**
-   * A program that hangs (a camera gone silent, a stuck network read) keeps
-   * its clients waiting forever unless something notices: kill it, and the
-   * usual restart brings a fresh one.
-   */
-  private startWatchdog(): void {
-    const limitMs = this.stallTimeoutSeconds() * 1000;
-    if (limitMs <= 0 || this.watchdog !== null) return;
-    this.watchdog = setInterval(() => {
-      const program = this.program;
-      if (!program || this.stalledProgram === program) return;
-      if (this.demand === 0 && !this.pinned) return;
-      if (performance.now() - this.lastOutputAt < limitMs) return;
-      this.stalledProgram = program;
-      this.counters.stalls++;
-      this.ctx.log.warn(
-        { code: ERRORS.PROGRAM_STALLED.code, [this.kind]: this.name, pid: program.pid, stallTimeout: this.stallTimeoutSeconds() },
-        ERRORS.PROGRAM_STALLED.message(`${this.kind} ${this.name}`, String(this.stallTimeoutSeconds())),
-      );
-      void program.stop(1000);
-    }, Math.min(STALL_CHECK_MS, limitMs));
-    this.watchdog.unref();
-  }
-
-  private stopWatchdog(): void {
-    if (this.watchdog !== null) clearInterval(this.watchdog);
-    this.watchdog = null;
+  private stalled(producer: Producer): void {
+    this.counters.stalls++;
+    const seconds = this.definition.config.stallTimeoutSeconds;
+    const line = stalledLine(this.definition, seconds);
+    this.ctx.log.warn({ code: line.code, [this.kind]: this.name, pid: producer.pid, stallTimeout: seconds }, line.message);
+    void producer.stop(1000);
   }
 
   private async stop(): Promise<void> {
-    this.stopWatchdog();
+    this.watchdog.stop();
     this.clearTimer();
     this.state = 'idle';
     // A deliberate stop is not a failure: the next start begins with a short back-off again.
     this.policy.reset();
-    const program = this.program;
-    this.program = null;
+    const producer = this.producer;
+    this.producer = null;
     this.releaseFeeds();
     // The next run starts clean: no joiner ever gets this run's tail.
     this.slot.renew();
-    if (program) await program.stop();
+    if (producer) await producer.stop();
   }
 
   private releaseFeeds(): void {
@@ -362,10 +338,4 @@ function lastLines(text: string, count: number): string[] {
 
 function lingerSeconds(mode: FeedMode): number {
   return typeof mode === 'object' ? mode.lingerSeconds : 0;
-}
-
-function describeExit(exit: ProgramExit, bytesOut: number): string {
-  if (exit.error) return `could not start (${exit.error.message})`;
-  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-  return bytesOut === 0 ? `${how} before producing a byte` : how;
 }

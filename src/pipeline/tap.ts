@@ -7,8 +7,8 @@ export type RunOutcome =
   | { kind: 'failed'; how: string; stderr: string };
 
 /**
- * Something a consumer can read bytes from: a program this worker runs
- * (Source) or another worker's program seen through a peer socket
+ * Something a consumer can read bytes from: a program or pull this worker
+ * runs (Source) or another worker's seen through a peer socket
  * (RemoteStream). Consumers hold it with acquire() while they read.
  */
 export interface Tap {
@@ -21,6 +21,10 @@ export interface Tap {
    * is answered 200 only when there is something to send it.
    */
   whenFlowing(): Promise<RunOutcome>;
+  /** A pull's: the Content-Type its origin answered with (a pulled stream with no mimetype serves it); undefined otherwise. */
+  readonly contentType: string | undefined;
+  /** `fanout` (an earlier one of this tap) ended only to give way to a new run its readers could not follow. */
+  gaveWay(fanout: Fanout): boolean;
 }
 
 /** Where a running program reports its pid, so nothing outlives the server. */

@@ -23,6 +23,7 @@ import { buildClusterStats, type ClusterStats } from '../stats/cluster-stats.js'
 import { HISTORY_SAMPLE_MS, StatHistory } from '../stats/history.js';
 import { Thumbnails } from '../stats/thumbnails.js';
 import { serveConnection, type RequestDecision } from './connection.js';
+import { LearntMimetypes } from './learnt-mimetypes.js';
 import { Router, type Route } from './router.js';
 import { createRuntimeDir } from './runtime-dir.js';
 import { WorkerPool } from './worker-pool.js';
@@ -33,7 +34,9 @@ const SHUTDOWN_GRACE_MS = 5000;
 /** Pages that follow admin_access. */
 const ADMIN_PAGES = new Set(['/stat', '/stat.json', '/config', '/metrics', '/admin']);
 /** Polled by machines (Prometheus, health checks) or by the console itself every second: logged at debug. */
-const QUIET_PAGES = new Set(['/stat', '/stat.json', '/metrics', '/healthz', '/assets']);
+const QUIET_PAGES = new Set(['/stat', '/stat.json', '/metrics', '/healthz', '/readyz', '/assets']);
+/** Load balancer and Kubernetes probes: at debug even when they answer 503 (every second, while not ready). */
+const PROBES = new Set(['/healthz', '/readyz']);
 
 /**
  * The primary process: accepts every connection, answers pages itself and
@@ -56,6 +59,9 @@ export class Primary {
   private readonly thumbnails: Thumbnails;
   private readonly historyTimer: NodeJS.Timeout;
   private stopAcceptGuard: () => void = () => undefined;
+  /** Paused by the accept guard (out of file descriptors): not ready for more clients. */
+  private acceptPaused = false;
+  private readonly learnt = new LearntMimetypes();
   private reloads = 0;
   private stopping: Promise<void> | null = null;
 
@@ -73,6 +79,7 @@ export class Primary {
         const left = this.throttle.take('handoff');
         if (left !== null) this.log.warn({ code: ERRORS.HANDOFF_LOST.code, worker, left }, ERRORS.HANDOFF_LOST.message(String(worker)));
       },
+      contentTypeLearnt: (stream, contentType) => this.learnt.learn(stream, contentType),
     });
     this.accessMetrics = new AccessMetrics(this.metrics.registry, {
       counted: () => this.gate.ledger.streams(),
@@ -81,7 +88,8 @@ export class Primary {
     });
     this.thumbnails = new Thumbnails((stream) => this.pool.thumbnail(stream));
     this.app = createPagesApp({
-      config: () => this.config,
+      config: () => this.learnt.apply(this.config),
+      readiness: () => this.readiness(),
       stats: () => this.stats(),
       history: () => this.history,
       metrics: async () => this.metrics.render(await this.pool.gatherMetrics()),
@@ -150,7 +158,16 @@ export class Primary {
   }
 
   private async stats(): Promise<ClusterStats> {
-    return buildClusterStats(this.config, await this.pool.gatherStats(), this.startedAt);
+    return buildClusterStats(this.learnt.apply(this.config), await this.pool.gatherStats(), this.startedAt);
+  }
+
+  /** For /readyz: the config is loaded (there is no primary without one); every worker up; accepting. */
+  private readiness(): string | null {
+    if (this.stopping) return 'shutting down';
+    const ready = this.pool.readyCount;
+    if (ready < this.pool.workerCount) return `${ready} of ${this.pool.workerCount} workers are up`;
+    if (this.acceptPaused || !this.server.listening) return 'not accepting connections (out of file descriptors: accepting is paused)';
+    return null;
   }
 
   private async sampleHistory(): Promise<void> {
@@ -194,11 +211,15 @@ export class Primary {
     const { listenaddr, listenport } = this.config;
     this.stopAcceptGuard = guardAccept(this.server, () => this.server.listen(listenport, listenaddr), {
       paused: (code, ms) => {
+        this.acceptPaused = true;
         this.accessMetrics.countAcceptError(code);
         const left = this.throttle.take('accept');
         if (left !== null) this.log.error({ code: ERRORS.ACCEPT_FAILED.code, errno: code, left }, ERRORS.ACCEPT_FAILED.message(code, String(ms)));
       },
-      resumed: () => this.log.info({ address: listenaddr, port: listenport }, 'accepting connections again'),
+      resumed: () => {
+        this.acceptPaused = false;
+        this.log.info({ address: listenaddr, port: listenport }, 'accepting connections again');
+      },
       failed: (error) => this.log.error({ err: error }, `server error: ${error.message}`),
     });
   }
@@ -238,8 +259,8 @@ export class Primary {
     if (match.kind === 'page') return { kind: 'respond', response: this.renderPage(head, socket, match.route, client) };
     if (match.kind === 'disabled') return this.respond(errorResponse('STREAM_DISABLED', match.entry.name, match.entry.errors.join('\n')), routeLabel, head, socket);
     const stream = match.stream;
-    // HEAD never starts a program: the headers are known from the config.
-    if (head.method === 'HEAD') return this.respond(streamAnswer(stream.mimetype), routeLabel, head, socket);
+    // HEAD never starts a program: the headers are known from the config (a pull's, from its origin's last answer).
+    if (head.method === 'HEAD') return this.respond(streamAnswer(this.learnt.mimetypeOf(stream)), routeLabel, head, socket);
     const slot = this.gate.admit(stream.name, client);
     if (!('id' in slot)) return this.refuse(slot, routeLabel, head, socket, client);
     return this.handOff(stream, head, socket, routeLabel, slot.id);
@@ -282,7 +303,7 @@ export class Primary {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
     }
     this.metrics.countRequest(route, reply.statusCode);
-    const level = QUIET_PAGES.has(route) && reply.statusCode < 400 ? 'debug' : 'info';
+    const level = (QUIET_PAGES.has(route) && reply.statusCode < 400) || PROBES.has(route) ? 'debug' : 'info';
     this.log[level](
       { remote, method: head.method, path: head.path, status: reply.statusCode, bytes: reply.rawPayload.length, durationMs: Date.now() - started },
       'request',

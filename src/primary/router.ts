@@ -7,7 +7,7 @@ export type Route =
   | { kind: 'bad-url' };
 
 /** The config refuses a stream url that is one of these, or under a prefix (a test holds src/config/checks.ts to it). */
-export const PAGES: ReadonlySet<string> = new Set(['/', '/stat', '/stat.json', '/config', '/metrics', '/healthz']);
+export const PAGES: ReadonlySet<string> = new Set(['/', '/stat', '/stat.json', '/config', '/metrics', '/healthz', '/readyz']);
 /** Pages under a prefix, labelled by it (metrics and access rules take the label, not each name). */
 export const PAGE_PREFIXES: readonly string[] = ['/watch/', '/assets/', '/stat/', '/admin/'];
 

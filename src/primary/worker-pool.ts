@@ -63,9 +63,11 @@ export interface PoolEvents {
   clientGone(id: number): void;
   /** A hand-off to `worker` was never acknowledged. */
   handoffLost(worker: number): void;
+  /** A pulled stream's origin serves this Content-Type (the stream has no mimetype of its own). */
+  contentTypeLearnt(stream: string, contentType: string): void;
 }
 
-const NO_EVENTS: PoolEvents = { clientGone: () => undefined, handoffLost: () => undefined };
+const NO_EVENTS: PoolEvents = { clientGone: () => undefined, handoffLost: () => undefined, contentTypeLearnt: () => undefined };
 
 /**
  * The primary's view of its worker processes: forks them, tells each which
@@ -103,6 +105,11 @@ export class WorkerPool {
 
   get workerCount(): number {
     return this.slots.length;
+  }
+
+  /** Workers that are up and set up (ready for clients). */
+  get readyCount(): number {
+    return this.slots.filter((slot) => slot.ready && slot.child?.connected === true).length;
   }
 
   /** Apply a reloaded config: unchanged pipelines keep their owner and keep running. */
@@ -331,6 +338,9 @@ export class WorkerPool {
         break;
       case 'program-exited':
         slot.programs.delete(message.pid);
+        break;
+      case 'content-type':
+        this.events.contentTypeLearnt(message.stream, message.contentType);
         break;
       case 'stats':
       case 'metrics':

@@ -1,4 +1,6 @@
 /** What /stat and /stat.json show; workers report parts, the primary merges. */
+import type { PullFailure } from '../pipeline/pull.js';
+import type { SpliceReason } from '../pipeline/splice.js';
 
 export type ProgramState = 'idle' | 'starting' | 'running' | 'restarting' | 'dead';
 
@@ -12,6 +14,8 @@ export interface ProgramInfo {
   stderrTail: string[];
   /** While backing off after a failure: when (ms epoch) it is started again. */
   retryAt: number | null;
+  /** A relay's pull (then stderrTail holds its last errors); null for a program. */
+  pull: { url: string; contentType: string | null; ends: Partial<Record<PullFailure, number>> } | null;
 }
 
 export interface SourceStats {
@@ -58,6 +62,8 @@ export interface StreamClientStats {
   skippedForLag: number;
   /** Peer links this worker closed for lag (their worker links again at a join point). */
   peerResyncs: number;
+  /** Readers closed because a new run of the producer could not follow the old one for them (see src/pipeline/splice.ts), by why. */
+  closedOnRestart: Record<SpliceReason, number>;
 }
 
 export interface WorkerStats {

@@ -67,7 +67,7 @@ export function serveExclusive(
         finish({ status: 200, bytes, endedBy: 'stream-ended' });
         return;
       }
-      const how = exit.error ? `could not start (${exit.error.message})` : `${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`} before producing a byte`;
+      const how = `its program ${exit.error ? `could not start (${exit.error.message})` : `${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`} before producing a byte`}`;
       log.error(
         { code: exit.error?.code ?? ERRORS.STREAM_FAILED.code, stream: stream.name, exitCode: exit.code, signal: exit.signal, stderr: exit.stderrTail },
         ERRORS.STREAM_FAILED.message(stream.name, how, ''),

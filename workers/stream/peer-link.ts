@@ -24,12 +24,15 @@ import type { RunOutcome, Tap } from '../../src/pipeline/tap.js';
  *
  * The protocol: the subscriber sends one line, `SUB stream NAME` or `RESUME
  * stream NAME` (NAME percent-encoded); the owner answers one status line,
- * `OK` (stream bytes follow), `ENDED` or `UNKNOWN` (then closes).
+ * `OK TYPE` (stream bytes follow; TYPE, percent-encoded, is the Content-Type
+ * a pull's origin answered with, empty for a program's stream), `ENDED` or
+ * `UNKNOWN` (then closes). OK waits for the stream's first byte, so that a
+ * pull's Content-Type is known by then.
  */
 
 const HELLO_LIMIT = 4096;
 const HELLO = /^(SUB|RESUME) stream (\S+)$/;
-const STATUS_LIMIT = 64;
+const STATUS_LIMIT = 1024;
 type PeerStatus = 'OK' | 'ENDED' | 'UNKNOWN';
 
 /** A peer-served stream: ended() when its program is over and will not be restarted. */
@@ -68,10 +71,13 @@ export function startPeerServer(path: string, lookup: (stream: string) => PeerTa
         socket.end(statusLine(tap ? 'ENDED' : 'UNKNOWN'));
         return;
       }
-      socket.write(statusLine('OK'));
       tap.acquire();
-      tap.fanout.addSink(socket, { kind: 'peer' }, 'resync');
       socket.once('close', () => tap.release());
+      void tap.whenFlowing().then(() => {
+        if (socket.destroyed) return;
+        socket.write(`OK ${encodeURIComponent(tap.contentType ?? '')}\n`);
+        tap.fanout.addSink(socket, { kind: 'peer' }, 'resync');
+      });
       // Nothing more is read from a subscriber; keep the socket flowing so a
       // stray byte cannot fill our buffer.
       socket.resume();
@@ -112,6 +118,8 @@ export interface RemoteStreamOptions {
 
 /** Subscriber side: a stream owned by another worker, seen as a local Tap. */
 export class RemoteStream implements Tap {
+  /** What the owner said its pull's origin answered with. */
+  contentType: string | undefined = undefined;
   private demand = 0;
   private socket: Socket | null = null;
   private linked = false;
@@ -143,6 +151,10 @@ export class RemoteStream implements Tap {
 
   whenFlowing(): Promise<RunOutcome> {
     return this.slot.whenFlowing();
+  }
+
+  gaveWay(fanout: Fanout): boolean {
+    return this.slot.gaveWay(fanout);
   }
 
   acquire(): void {
@@ -178,16 +190,18 @@ export class RemoteStream implements Tap {
           if (pending.length > STATUS_LIMIT) socket.destroy();
           return;
         }
-        status = pending.slice(0, newline) as PeerStatus;
+        const [word = '', type = ''] = pending.slice(0, newline).split(' ');
+        status = word as PeerStatus;
         chunk = chunk.subarray(chunk.length - (pending.length - newline - 1));
         if (status !== 'OK') return;
+        this.contentType = safeDecode(type) || undefined;
         // A new link is a new run of the stream, header first; clients keep their place.
         if (this.linked) this.slot.restart();
         this.linked = true;
       }
       if (status === 'OK' && chunk.length > 0) {
         this.slot.started();
-        this.slot.fanout.push(chunk);
+        this.slot.push(chunk);
       }
     });
     socket.on('error', () => undefined); // 'close' follows and decides

@@ -8,11 +8,12 @@ import { ERRORS } from '../../src/errors.js';
 import { endAndReap, REAP_GRACE_MS } from '../../src/fanout/socket-close.js';
 import { entryOf } from '../../src/config/lookup.js';
 import { newSourceCounters, Source, type SourceCounters, type SourceDefinition } from '../../src/pipeline/source.js';
+import { SPLICE_REASONS, type SpliceReason } from '../../src/pipeline/splice.js';
 import { FeedReaders, feedReadersFor } from '../../src/pipeline/feed-readers.js';
 import type { ProgramRegistry, Tap } from '../../src/pipeline/tap.js';
 import type { ClientStats, SourceStats, StreamClientStats, WorkerStats } from '../../src/stats/types.js';
 import { RateMeter } from '../../src/stats/rate-meter.js';
-import { policyFor } from '../../src/fanout/join/policy-for.js';
+import { policyFor, sniffedStreamPolicyFor } from '../../src/fanout/join/policy-for.js';
 import { RemoteStream, startPeerServer, type PeerTap } from './peer-link.js';
 import { serveShared } from './shared-session.js';
 import { serveExclusive } from './exclusive-session.js';
@@ -42,6 +43,8 @@ type ClosedBytes = Map<string, number>;
 export interface RuntimeEvents extends ProgramRegistry {
   clientClosed(stream: string, id: number): void;
   requestServed(route: string, status: number): void;
+  /** A pulled stream (owned here) that has no mimetype learnt its origin's Content-Type. */
+  contentTypeLearnt(stream: string, contentType: string): void;
 }
 
 const RATE_SAMPLE_MS = 1000;
@@ -101,11 +104,13 @@ export class WorkerRuntime {
       if (this.sources.has(id)) continue;
       const definition = definitionOf(setup.config, id);
       if (!definition) continue;
+      const learnt = definition.kind === 'stream' && definition.config.mimetype === '' ? definition.config.name : null;
       this.sources.set(id, new Source(definition, {
         config: setup.config,
         log: this.log,
         registry: this.events,
         feed: (feed) => this.sources.get(feedId(feed)),
+        ...(learnt === null ? {} : { contentTypeLearnt: (type: string) => this.events.contentTypeLearnt(learnt, type) }),
       }, this.countersOf(this.counters, id)));
       this.signatures.set(id, signature);
     }
@@ -235,6 +240,9 @@ export class WorkerRuntime {
         droppedForLag: (own?.droppedForLag ?? 0) + (remote?.droppedForLag ?? 0),
         skippedForLag: (own?.skippedForLag ?? 0) + (remote?.skippedForLag ?? 0),
         peerResyncs: own?.peerResyncs ?? 0,
+        closedOnRestart: Object.fromEntries(
+          SPLICE_REASONS.map((reason) => [reason, (own?.closedOnRestart[reason] ?? 0) + (remote?.closedOnRestart[reason] ?? 0)]),
+        ) as Record<SpliceReason, number>,
       };
     });
     return { workerId: this.workerId, pid: process.pid, rss: this.rss(), sources, streams, clients };
@@ -341,7 +349,10 @@ export class WorkerRuntime {
         maxLagMs: stream.maxLagSeconds * 1000,
         log: this.log,
         counters: this.countersOf(this.remoteCounters, stream.name),
-        makePolicy: () => policyFor(stream.mimetype, stream.join, onFallback, undefined, stream.burstSeconds),
+        makePolicy: () =>
+          stream.mimetype === ''
+            ? sniffedStreamPolicyFor(stream.join, onFallback, stream.burstSeconds)
+            : policyFor(stream.mimetype, stream.join, onFallback, undefined, stream.burstSeconds),
       });
       this.remotes.set(stream.name, remote);
     }

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { StreamConfig } from '../../src/config/types.js';
+import { CONTENT_TYPE } from '../../src/http/content-type.js';
 import { errorResponse } from '../../src/http/error-response.js';
 import { streamResponseHead } from '../../src/http/response.js';
 import type { Tap } from '../../src/pipeline/tap.js';
@@ -32,7 +33,8 @@ export async function serveShared(
     return refuse(socket, refusal);
   }
   return new Promise((resolve) => {
-    socket.write(streamResponseHead(stream.mimetype));
+    // A pulled stream with no mimetype serves its origin's: known by the first byte.
+    socket.write(streamResponseHead(stream.mimetype || tap.contentType || CONTENT_TYPE.OCTET_STREAM));
     const fanout = tap.fanout;
     const sink = fanout.addSink(socket, { kind: 'client', remote }, stream.lagPolicy);
     meter(() => sink.bytesSent, () => sink.lagMs());

@@ -57,12 +57,29 @@ export class WorkerMetrics {
     });
     new Counter({
       name: 'voyandz_clients_dropped_total',
-      help: 'Clients disconnected by the server, by reason (lag: more than max_lag behind)',
+      help:
+        'Clients disconnected by the server, by reason (lag: more than max_lag behind; header-changed, cut-mid-unit, ' +
+        'container-changed, no-join-point: the stream started over in a way its WebM/MP4/FLV readers could not follow, so they reconnect)',
       labelNames: ['stream', 'reason'],
       registers,
       collect() {
         this.reset();
-        for (const s of stats().streams) this.inc({ stream: s.name, reason: 'lag' }, s.droppedForLag);
+        for (const s of stats().streams) {
+          this.inc({ stream: s.name, reason: 'lag' }, s.droppedForLag);
+          for (const [reason, count] of Object.entries(s.closedOnRestart)) this.inc({ stream: s.name, reason }, count);
+        }
+      },
+    });
+    new Counter({
+      name: 'voyandz_pull_errors_total',
+      help: 'Pulls of relays (feeds and streams with pull:) that ended while needed, by reason: connect, timeout, status (not 200), content-type, redirect, lost, ended (by the origin)',
+      labelNames: ['name', 'kind', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats().sources) {
+          for (const [reason, count] of Object.entries(s.program.pull?.ends ?? {})) this.inc({ name: s.name, kind: s.kind, reason }, count);
+        }
       },
     });
     new Counter({

@@ -1,6 +1,9 @@
-import type { JoinPoint, JoinPolicy } from './policy.js';
+import { IN_BAND, type JoinPoint, type JoinPolicy, type RunState } from './policy.js';
 import type { JoinSetting } from './container.js';
 import type { ContainerParser } from './parser.js';
+
+/** Containers whose header comes once, at the start: a player cannot take a second one mid-stream. */
+const HEADER_ONCE = new Set(['matroska', 'fmp4', 'flv']);
 
 /** The join settings a container parser serves (raw needs none). */
 export type JoinMode = Exclude<JoinSetting, 'raw'>;
@@ -112,6 +115,13 @@ export class ContainerJoinPolicy implements JoinPolicy {
     if (this.mode === 'next-keyframe') return ringEnd;
     const at = this.parser.lastJoin;
     return at < 0 ? ringEnd : Math.min(at, ringEnd);
+  }
+
+  runState(): RunState {
+    // A stream that did not parse was served raw: whatever follows, follows.
+    if (this.failed || !HEADER_ONCE.has(this.container)) return IN_BAND;
+    const parser = this.parser;
+    return { kind: 'header-once', header: parser.header(), atBoundary: parser.atBoundary ?? true, lastJoin: this.parserJoins > 0 ? parser.lastJoin : -1 };
   }
 
   reset(): void {

@@ -54,6 +54,8 @@ export class Fmp4Parser extends UnitParser {
   private moov: Collector | null = null;
   private moof: Collector | null = null;
   private moofStart = -1;
+  /** A moof came and its mdat is not whole yet: the fragment is open. */
+  private fragmentOpen = false;
   private videoTracks = new Set<number>();
   /** trex default_sample_flags by track_ID. */
   private trexFlags = new Map<number, number>();
@@ -83,6 +85,8 @@ export class Fmp4Parser extends UnitParser {
     }
     const headBytes = b.subarray(i, i + head);
     this.skip = size - head;
+    if (name === 'moof') this.fragmentOpen = true;
+    else if (name === 'mdat') this.fragmentOpen = false;
     if (name === 'ftyp') {
       // A new stream (first one, or the program restarted).
       this.cached = null;
@@ -101,6 +105,11 @@ export class Fmp4Parser extends UnitParser {
       this.sink = this.moof;
     }
     return head;
+  }
+
+  /** A moof without its mdat is half a fragment. */
+  protected override groupsClosed(): boolean {
+    return !this.fragmentOpen;
   }
 
   protected override collected(): void {

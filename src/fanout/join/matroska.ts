@@ -60,6 +60,8 @@ export class MatroskaParser extends UnitParser {
   private tracks: Collector | null = null;
   private videoTracks = new Set<number>();
   private clusterStart = -1;
+  /** Offset one past the open Cluster when its size is known; -1 when none or unknown (it ends where the next begins). */
+  private clusterEnd = -1;
   private clusterDecided = true;
 
   constructor() {
@@ -115,6 +117,7 @@ export class MatroskaParser extends UnitParser {
           this.cached = this.head.take();
         }
         this.clusterStart = at;
+        this.clusterEnd = size.unknown ? -1 : at + used + size.value;
         this.clusterDecided = false;
         return used;
       case ID_SIMPLE_BLOCK:
@@ -146,6 +149,11 @@ export class MatroskaParser extends UnitParser {
       if ((b[i + track.length + 2] & 0x80) !== 0 && this.cached !== null) this.join(this.clusterStart);
     }
     return need;
+  }
+
+  /** A Cluster of known size cut short would swallow the next one's bytes in a player. */
+  protected override groupsClosed(): boolean {
+    return this.state === 'head' && (this.clusterEnd < 0 || this.position >= this.clusterEnd);
   }
 
   private skipOver(size: Vint): void {

@@ -24,6 +24,14 @@ export interface ContainerParser {
    * is one the parser finds nothing in: it is joined raw at once.
    */
   readonly startJoins?: number;
+  /**
+   * The bytes so far end where the next unit may begin (a whole element,
+   * box or tag; with a known-size group open — a Matroska Cluster, an MP4
+   * fragment's moof without its mdat — only once the group is whole).
+   * Read only for containers whose header comes once (see ContainerJoinPolicy.runState);
+   * undefined where nobody asks.
+   */
+  readonly atBoundary?: boolean;
 }
 
 export class JoinParseError extends Error {}

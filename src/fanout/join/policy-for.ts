@@ -1,6 +1,6 @@
 import { RawJoinPolicy, type JoinPolicy } from './policy.js';
 import { AudioFrameParser } from './audio-frames.js';
-import { ContainerJoinPolicy, type StreamSignature } from './container-policy.js';
+import { ContainerJoinPolicy, type JoinMode, type StreamSignature } from './container-policy.js';
 import { FlvParser } from './flv.js';
 import { Fmp4Parser } from './fmp4.js';
 import { MatroskaParser } from './matroska.js';
@@ -67,14 +67,26 @@ function signatureOf(container: Container): StreamSignature | undefined {
  * `auto` recognises it from the first bytes of each run.
  */
 export function feedPolicyFor(format: Container | 'auto' | 'raw', onFallback: (reason: string) => void): JoinPolicy {
-  const make = (container: Container | 'raw'): JoinPolicy => {
-    if (container === 'raw') return new RawJoinPolicy();
-    // A feed declares no boundary: the multipart parser learns it from the first delimiter.
-    const parser = parserFor(container, '', () => undefined);
-    return new ContainerJoinPolicy(container, 'keyframe', parser, onFallback, signatureOf(container));
-  };
-  if (format === 'auto') return new SniffingJoinPolicy(make);
-  return make(format);
+  if (format === 'auto') return sniffingPolicy('keyframe', onFallback, 0);
+  return format === 'raw' ? new RawJoinPolicy() : containerPolicy(format, 'keyframe', onFallback, 0);
+}
+
+/**
+ * The join policy of a pulled stream with no mimetype of its own: like a
+ * feed's, its container is recognised from the first bytes of each run (they
+ * are what its origin's Content-Type names).
+ */
+export function sniffedStreamPolicyFor(join: JoinSetting, onFallback: (reason: string) => void, burstSeconds = 0): JoinPolicy {
+  return join === 'raw' ? new RawJoinPolicy() : sniffingPolicy(join, onFallback, burstSeconds);
+}
+
+function sniffingPolicy(mode: JoinMode, onFallback: (reason: string) => void, burstSeconds: number): JoinPolicy {
+  return new SniffingJoinPolicy((container) => (container === 'raw' ? new RawJoinPolicy() : containerPolicy(container, mode, onFallback, burstSeconds)));
+}
+
+/** With no mimetype to declare one, the multipart parser learns the boundary from the first delimiter. */
+function containerPolicy(container: Container, mode: JoinMode, onFallback: (reason: string) => void, burstSeconds: number): JoinPolicy {
+  return new ContainerJoinPolicy(container, mode, parserFor(container, '', () => undefined, burstSeconds), onFallback, signatureOf(container));
 }
 
 /**

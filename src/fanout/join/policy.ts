@@ -12,6 +12,30 @@ export interface JoinPoint {
   offset: number;
 }
 
+/**
+ * Where the current run of a stream stands, for a producer that starts over
+ * while readers stay connected (FanoutSlot.restart): whether the new run
+ * may simply follow, or its header must match the one they already got.
+ */
+export interface RunState {
+  /**
+   * `header-once`: a container whose header comes once, at the start (WebM,
+   * fragmented MP4, FLV): a second one mid-stream breaks players.
+   * `in-band`: anything may follow (MPEG-TS repeats its tables, mpjpeg and
+   * audio frames resync, raw has no framing, an unparsed stream is raw).
+   * `unknown`: not known yet (a feed's container is still being sniffed).
+   */
+  kind: 'header-once' | 'in-band' | 'unknown';
+  /** The header a joiner gets; null while none was found. */
+  header: Buffer | null;
+  /** See ContainerParser.atBoundary. */
+  atBoundary: boolean;
+  /** Offset of the latest join point the parser found (not the run's first byte); -1 when none yet. */
+  lastJoin: number;
+}
+
+export const IN_BAND: RunState = { kind: 'in-band', header: null, atBoundary: true, lastJoin: -1 };
+
 export interface JoinPolicy {
   readonly name: string;
   /**
@@ -42,6 +66,8 @@ export interface JoinPolicy {
   retainFrom(ringEnd: number): number;
   /** The producing program restarted: its stream starts over (new header to come). */
   reset(): void;
+  /** See RunState; a policy that does not say is taken as in-band. */
+  runState?(): RunState;
 }
 
 /** Formats with no framing: a new client starts at the live edge, no header. */
@@ -63,5 +89,9 @@ export class RawJoinPolicy implements JoinPolicy {
 
   reset(): void {
     // Stateless.
+  }
+
+  runState(): RunState {
+    return IN_BAND;
   }
 }

@@ -1,5 +1,5 @@
 import type { Container } from './container.js';
-import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from './policy.js';
+import { IN_BAND, RawJoinPolicy, type JoinPoint, type JoinPolicy, type RunState } from './policy.js';
 
 /** Enough for two TS packets and any other container's magic. */
 const SNIFF_BYTES = 2 * 188 + 1;
@@ -84,6 +84,11 @@ export class SniffingJoinPolicy implements JoinPolicy {
   retainFrom(ringEnd: number): number {
     if (this.inner !== null) return this.inner.retainFrom(ringEnd);
     return this.held.length > 0 ? this.held[0].offset : ringEnd;
+  }
+
+  runState(): RunState {
+    if (this.inner === null) return { kind: 'unknown', header: null, atBoundary: true, lastJoin: -1 };
+    return this.inner.runState?.() ?? IN_BAND;
   }
 
   reset(): void {

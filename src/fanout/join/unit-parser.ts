@@ -15,6 +15,8 @@ export abstract class UnitParser implements ContainerParser {
   protected skip = 0;
   /** While set, skipped bytes are added to it; collected() runs when the skip ends. */
   protected sink: Collector | null = null;
+  /** Absolute offset one past the last byte fed. */
+  protected position = 0;
   private readonly stash: Stash;
 
   constructor(maxHead: number) {
@@ -33,12 +35,23 @@ export abstract class UnitParser implements ContainerParser {
   /** The sink got all the bytes it was set up for. */
   protected collected(): void {}
 
+  /** See ContainerParser.atBoundary: no head or payload half read, and the subclass has no group open. */
+  get atBoundary(): boolean {
+    return this.skip === 0 && this.stash.len === 0 && this.groupsClosed();
+  }
+
+  /** A subclass with known-size groups (Matroska Clusters, MP4 fragments) says whether one is open. */
+  protected groupsClosed(): boolean {
+    return true;
+  }
+
   protected join(at: number): void {
     this.lastJoin = at;
     this.joins++;
   }
 
   feed(chunk: Buffer, offset: number): void {
+    this.position = offset + chunk.length;
     const end = chunk.length;
     const stash = this.stash;
     let p = 0;
