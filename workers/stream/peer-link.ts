@@ -122,7 +122,6 @@ export class RemoteStream implements Tap {
   contentType: string | undefined = undefined;
   private demand = 0;
   private socket: Socket | null = null;
-  private linked = false;
   private retry: NodeJS.Timeout | null = null;
   /**
    * While an owner worker is respawned its socket path does not exist, and a
@@ -195,9 +194,6 @@ export class RemoteStream implements Tap {
         chunk = chunk.subarray(chunk.length - (pending.length - newline - 1));
         if (status !== 'OK') return;
         this.contentType = safeDecode(type) || undefined;
-        // A new link is a new run of the stream, header first; clients keep their place.
-        if (this.linked) this.slot.restart();
-        this.linked = true;
       }
       if (status === 'OK' && chunk.length > 0) {
         this.slot.started();
@@ -211,10 +207,13 @@ export class RemoteStream implements Tap {
       if (this.demand === 0) return;
       if (status === 'ENDED') {
         // The owner says the stream is over: as direct clients would, ours end.
-        this.linked = false;
         this.slot.renew();
         return;
       }
+      // The run this link carried is over for us, as when a program dies: clients keep
+      // their place, and whoever joins in the gap waits for the next link's first join
+      // point (its response head for its first byte) instead of getting this run's tail.
+      if (status === 'OK') this.slot.restart();
       const delay = this.backoff.nextDelayMs(Date.now() - openedAt);
       if (this.backoff.shouldLog(Date.now()).log) {
         this.options.log.warn({ stream: this.options.name, retryMs: delay }, `peer link of stream ${this.options.name} lost; linking again`);
@@ -228,7 +227,6 @@ export class RemoteStream implements Tap {
     this.retry = null;
     const socket = this.socket;
     this.socket = null;
-    this.linked = false;
     this.backoff.reset();
     this.slot.renew();
     socket?.destroy();
