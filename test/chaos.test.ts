@@ -179,7 +179,9 @@ test('chaos: programs and workers killed every 5 s under 150 viewers; viewers st
         const notBack = viewers.filter((v) => v.reconnectMs.length !== v.closes.length);
         seenState = `${s.workers.length} workers, ${s.totals.clients} clients counted, ${open} viewers open, ${notBack.length} closed and not receiving yet (${notBack.map((v) => v.stream).join(' ')})`;
         return notBack.length === 0 && s.workers.length === 2 && s.totals.clients === open && open === 150 ? true : undefined;
-      }, 10_000, 250).catch(() => assert.fail(`after killing ${kill.what}, stats and viewers did not agree within 10 s: ${seenState}`));
+      }, 10_000, 100).catch(() => assert.fail(`after killing ${kill.what}, stats and viewers did not agree within 10 s: ${seenState}`));
+      // The issue's bound is 2 s on a quiet machine; a shared one is given 10 s, and the figure is reported.
+      t.diagnostic(`killing ${kill.what}: every viewer back and counted ${Date.now() - (kills.at(-1)?.at ?? 0)} ms after the kill`);
       viewers.forEach((v, i) => reconnects[owned.get(v.stream) === kill.pid ? 'restarted' : 'live'].push(...v.reconnectMs.slice(seen[i])));
       const closed = viewers.reduce((n, v) => n + v.closes.length, 0) - closedBefore;
       if (!kill.worker) assert.equal(closed, 0, `killing ${kill.what} closed ${closed} viewers`);
