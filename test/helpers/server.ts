@@ -118,11 +118,22 @@ export async function startServer(configYaml: string, options: ServerOptions = {
       return code;
     },
   };
-  await Promise.race([
-    waitForLog((line) => typeof line.msg === 'string' && line.msg.startsWith('listening on'), 20000),
-    exited.then((code) => {
-      throw new Error(`server exited with ${code} before listening: ${stderr.join('')}`);
-    }),
-  ]);
+  try {
+    await Promise.race([
+      waitForLog((line) => typeof line.msg === 'string' && line.msg.startsWith('listening on'), 20000),
+      exited.then((code) => {
+        throw new Error(`server exited with ${code} before listening: ${stderr.join('')}`);
+      }),
+    ]);
+  } catch (error) {
+    // A server that never said it listens is stopped here: the test that asked for it
+    // has no handle to stop it, and a live child would keep the test file from ending.
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(killer);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return server;
 }
