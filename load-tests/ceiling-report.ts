@@ -10,6 +10,8 @@ export interface CompareReport {
   minutes: number;
   machine: string[];
   settings: { rampSeconds: number; settleSeconds: number; windowSeconds: number; repeat: number; mediaKbps: number };
+  /** The fan-out writer voyandz's workers chose (native-writer.ts), and where from or why not. */
+  writer: string;
   results: CompareResults | null;
   notes: string[];
 }
@@ -17,7 +19,13 @@ export interface CompareReport {
 const f = (x: number | null | undefined, digits = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 const ratio = (x: number | null | undefined, ref: number | null | undefined): string =>
   x === null || x === undefined || ref === null || ref === undefined || !(ref > 0) || !Number.isFinite(x) ? '–' : `${(x / ref).toFixed(2)}×`;
-const NAMES: Record<Contender, string> = { ceiling: 'C ceiling', 'voyandz-1': 'voyandz, 1 worker', 'voyandz-2': 'voyandz, 2 workers' };
+const NAMES: Record<Contender, string> = {
+  ceiling: 'C ceiling',
+  'voyandz-1': 'voyandz, 1 worker',
+  'voyandz-2': 'voyandz, 2 workers',
+  'voyandz-1-js': 'voyandz, 1 worker, JS writer',
+  'voyandz-2-js': 'voyandz, 2 workers, JS writer',
+};
 
 function ceilingOf(rows: readonly FanoutRow[], r: FanoutRow): FanoutRow | undefined {
   return rows.find((c) => c.contender === 'ceiling' && c.clients === r.clients && c.kind === r.kind && c.repeat === r.repeat);
@@ -29,12 +37,12 @@ function fanoutTables(rows: readonly FanoutRow[]): string[] {
   const out = [
     '## Steady fan-out (window after the ramp)',
     '',
-    '| server | N | repeat | held | lagging | lagging after 1st byte | failed | Gbit/s | CPU s/GB | × ceiling | server CPU % | TTFB p99 ms | RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| server | N | repeat | held | lagging | lagging after 1st byte | failed | Gbit/s | CPU s/GB | × ceiling | server CPU % | of which primary % | TTFB p99 ms | RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...steady.map(
       (r) =>
         `| ${NAMES[r.contender]} | ${r.clients} | ${r.repeat} | ${r.held} | ${r.lagging} | ${r.laggingAfterFirstByte} | ${r.failed} | ${f(r.steadyGbps)} | ${f(r.steadyCpuPerGB, 3)} | ` +
-        `${r.contender === 'ceiling' ? '1' : ratio(r.steadyCpuPerGB, ceilingOf(rows, r)?.steadyCpuPerGB)} | ${f(r.steadyCpuPercent, 0)} | ${f(r.ttfbP99Ms, 0)} | ${f(r.rssMB, 0)} |`,
+        `${r.contender === 'ceiling' ? '1' : ratio(r.steadyCpuPerGB, ceilingOf(rows, r)?.steadyCpuPerGB)} | ${f(r.steadyCpuPercent, 0)} | ${f(r.steadyPrimaryCpuPercent, 1)} | ${f(r.ttfbP99Ms, 0)} | ${f(r.rssMB, 0)} |`,
     ),
     '',
     '"lagging" judges a client\'s rate over its whole life, connect to end, so a first byte seconds late makes it lag; "after 1st byte" counts from',
@@ -152,6 +160,7 @@ export function renderCompare(rep: CompareReport): string {
     '  s/GB = that ÷ bytes delivered in the same window: the sum of `bytes_acked` over the server port\'s established TCP sockets (`ss -ti`),',
     '  read at both edges (the same count for both servers; a voyandz joiner\'s catch-up burst from the latest keyframe falls where it happens).',
     '- lagging = a client whose rate over its life is below 90 % of the stream\'s; held = connected, not closed early, not lagging.',
+    `- voyandz's fan-out writer: ${rep.writer}. Rows marked "JS writer" ran the same server with \`VOYANDZ_NATIVE_WRITER=0\` (every write through \`socket.write()\`).`,
     '',
   );
   if (rep.results) {
@@ -190,6 +199,19 @@ export function renderCompare(rep: CompareReport): string {
       );
     }
     lines.push(...targets(r));
+    for (const p of r.profiles) {
+      lines.push(
+        `## Where a worker's CPU goes (voyandz 1 worker, ${p.writer === 'native' ? 'native' : 'JS'} writer, ${p.clients} clients, \`node --cpu-prof\`)`,
+        '',
+        `${p.samples} samples over the ${p.seconds.toFixed(0)} s steady window (as in the fan-out rows), ${p.busyPercent} % busy. ` +
+          `Socket writes (the native writer's \`send\`, Node's \`writeBuffer\`, \`writev\`): **${p.socketWritePercent} %** of busy time; voyandz's own JavaScript: **${p.ownCodePercent} %**. Self time, % of busy samples:`,
+        '',
+        '| % | function | where |',
+        '|---|---|---|',
+        ...p.top.map((e) => `| ${e.percent} | \`${e.fn}\` | ${e.where || '(native / VM)'} |`),
+        '',
+      );
+    }
   }
   if (rep.notes.length > 0) lines.push('## Notes', '', ...rep.notes.map((n) => `- ${n}`), '');
   return `${lines.join('\n')}\n`;
