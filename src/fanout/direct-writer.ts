@@ -1,7 +1,8 @@
 /**
- * One batch to many sockets in one native call (native/fanout_writer.c),
- * for the sockets that can take it straight away; the fan-out writes to the
- * others with `socket.write()`. What keeps that exact:
+ * One batch to many sockets in one native call (native/fanout_writer.c:
+ * one io_uring submission, or one send() each), for the sockets that can
+ * take it straight away; the fan-out writes to the others with
+ * `socket.write()`. What keeps that exact:
  *
  * - A socket is written to directly only while Node holds nothing of it:
  *   writable (not ending, ended or destroyed), `writableLength` 0 (nothing
@@ -50,7 +51,7 @@ export interface DirectTarget {
   handle: object | null;
 }
 
-const { EAGAIN, EWOULDBLOCK } = constants.errno;
+const { EAGAIN, EWOULDBLOCK, EIO } = constants.errno;
 /** The descriptor is no socket, or none the writer may use: stop trying it. */
 const NOT_FOR_DIRECT = new Set([constants.errno.ENOTSOCK, constants.errno.EOPNOTSUPP, constants.errno.EBADF, constants.errno.EINVAL]);
 
@@ -89,7 +90,8 @@ export class DirectWriter<T extends DirectTarget> {
   /**
    * Writes `data` to every target offered since the last send; for each
    * that did not take all of it, `rest(t, data, taken)`: the caller writes
-   * `data` from `taken` on through Node.
+   * `data` from `taken` on through Node, or, when `taken` is -1 (what was
+   * sent is unknown: the io_uring failed mid-way), ends the connection.
    */
   send(data: Buffer, rest: (t: T, data: Buffer, taken: number) => void): void {
     const n = this.count;
@@ -104,6 +106,10 @@ export class DirectWriter<T extends DirectTarget> {
         const took = out[i];
         if (took === len) continue;
         const t = targets[i] as T;
+        if (took === -EIO) {
+          rest(t, data, -1);
+          continue;
+        }
         if (took < 0 && took !== -EAGAIN && took !== -EWOULDBLOCK && NOT_FOR_DIRECT.has(-took)) t.fd = -1;
         rest(t, data, took > 0 ? took : 0);
       }

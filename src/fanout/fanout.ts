@@ -191,10 +191,11 @@ export class Fanout {
   private readonly counters: FanoutCounters;
   private readonly direct: DirectWriter<Sink> | null;
 
-  /** What the direct writer could not send: through Node, as any write. */
+  /** What the direct writer could not send: through Node, as any write; -1: what went out is unknown, so the connection ends. */
   private readonly writeRest = (s: Sink, batch: Buffer, taken: number): void => {
     const socket = s.socket;
-    if (!socket.write(taken === 0 ? batch : batch.subarray(taken)) && socket.writableLength > 0) this.block(s);
+    if (taken < 0) abort(socket);
+    else if (!socket.write(taken === 0 ? batch : batch.subarray(taken)) && socket.writableLength > 0) this.block(s);
   };
 
   private readonly flushSoon = (): void => {

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { directTarget } from '../../src/fanout/direct-writer.js';
-import { fanoutWriter, type NativeSend } from '../../src/fanout/native-writer.js';
+import { chooseWriter, type NativeSend } from '../../src/fanout/native-writer.js';
 
 /**
  * The process's native writer with counts of what went through it, so a
@@ -52,23 +52,24 @@ export class CountingWriter implements NativeSend {
   }
 }
 
-/** How a suite writes: through the native writer (counted) or with socket.write() only. */
+/** How a suite writes: through the native writer (counted) with one method, or with socket.write() only. */
 export interface WriterCase {
-  name: 'native' | 'js';
-  /** Why the native case cannot run here; false when it can. */
+  name: 'io_uring' | 'send' | 'js';
+  /** Why the case cannot run here; false when it can. */
   skip: string | false;
   /** A fresh writer for one Fanout: a CountingWriter, or null for socket.write() only. */
   make(): CountingWriter | null;
 }
 
+/** The native writer with each method (skipped where it does not load, or where the kernel refuses io_uring), then the JS writer. */
 export function writerCases(): WriterCase[] {
-  const native = fanoutWriter().send;
-  return [
-    {
-      name: 'native',
-      skip: native === null ? `native writer not loaded: ${fanoutWriter().why}` : false,
-      make: () => (native === null ? null : new CountingWriter(native)),
-    },
-    { name: 'js', skip: false, make: () => null },
-  ];
+  const cases: WriterCase[] = [];
+  for (const method of ['io_uring', 'send'] as const) {
+    const choice = chooseWriter({ ...process.env, VOYANDZ_NATIVE_WRITER: method });
+    const native = choice.send;
+    const skip = process.env.VOYANDZ_NATIVE_WRITER === '0' ? 'VOYANDZ_NATIVE_WRITER=0' : native === null ? `native writer not loaded: ${choice.why}` : choice.method !== method ? `${method} not available: ${choice.why}` : false;
+    cases.push({ name: method, skip, make: () => (native === null || skip !== false ? null : new CountingWriter(native)) });
+  }
+  cases.push({ name: 'js', skip: false, make: () => null });
+  return cases;
 }
