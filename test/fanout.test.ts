@@ -250,7 +250,7 @@ function fanoutTests(w: WriterCase): void {
     }
   });
 
-  test(`${w.name}: batching: pushes in one callback become one write per sink; a full batch flushes at once`, skip, async () => {
+  test(`${w.name}: batching: pushes in one turn become one write per sink; a full batch flushes at once`, skip, async () => {
     const lb = await loopback(3);
     const src = new Source();
     const writer = w.make();

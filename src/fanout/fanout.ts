@@ -1,12 +1,9 @@
 /**
  * Fan-out of one live byte stream to many sockets: THE hot path.
  *
- * Bytes pushed by one callback (a read of the program's pipe, usually)
- * become one batch (one Buffer shared by every sink), flushed in a microtask
- * as that callback returns, or at once when it reaches maxBatchBytes; the
- * next loop phase (setImmediate) would add a tenth of a millisecond for
- * nothing, as one read holds up to 64 KiB anyway. A caught-up sink gets the
- * batch exactly once per flush:
+ * Bytes pushed in one event-loop turn become one batch (one Buffer shared by
+ * every sink), flushed on setImmediate or as soon as it reaches
+ * maxBatchBytes. A caught-up sink gets the batch exactly once per flush:
  * every caught-up socket with nothing queued in Node goes into one call of
  * the native writer (direct-writer.ts, which hands what the kernel did not
  * take back to socket.write()), the others get one write() each; without
@@ -186,8 +183,7 @@ export class Fanout {
   private gapNext = 0;
   private readonly pending: Buffer[] = [];
   private pendingBytes = 0;
-  /** A flush is queued as a microtask (it cannot be cancelled: it checks this flag). */
-  private flushQueued = false;
+  private immediate: NodeJS.Immediate | null = null;
   private lagTimer: NodeJS.Timeout | null = null;
   private blockedCount = 0;
   private flushing = false;
@@ -203,8 +199,7 @@ export class Fanout {
   };
 
   private readonly flushSoon = (): void => {
-    if (!this.flushQueued) return;
-    this.flushQueued = false;
+    this.immediate = null;
     this.flush();
   };
 
@@ -269,7 +264,7 @@ export class Fanout {
     this.pendingBytes += chunk.length;
     this.counters.bytesIn += chunk.length;
     if (this.pendingBytes >= this.maxBatchBytes && !this.flushing) this.flush();
-    else this.queueFlush();
+    else if (this.immediate === null) this.immediate = setImmediate(this.flushSoon);
   }
 
   addSink(socket: Socket, info: SinkInfo = {}, lag: LagPolicy = 'drop'): FanoutSink {
@@ -441,7 +436,8 @@ export class Fanout {
     if (this.ended) return;
     this.flush();
     this.ended = true;
-    this.flushQueued = false;
+    if (this.immediate !== null) clearImmediate(this.immediate);
+    this.immediate = null;
     this.stopLagTimer();
     const parked = this.parked;
     while (parked.length > 0) {
@@ -500,14 +496,7 @@ export class Fanout {
       // A throwing join policy or onDrop must not wedge the stream.
       this.flushing = false;
     }
-    if (this.pendingBytes > 0) this.queueFlush();
-  }
-
-  /** Once the callback that pushed returns: the reads of one callback are one batch, written without waiting for the next loop phase. */
-  private queueFlush(): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    queueMicrotask(this.flushSoon);
+    if (this.pendingBytes > 0 && this.immediate === null) this.immediate = setImmediate(this.flushSoon);
   }
 
   private flushBatch(bytes: number): void {
