@@ -3,7 +3,9 @@
  *
  * Bytes pushed in one event-loop turn become one batch (one Buffer shared by
  * every sink), flushed on setImmediate or as soon as it reaches
- * maxBatchBytes. A caught-up sink gets the batch exactly once per flush:
+ * maxBatchBytes. Not sooner (a microtask): a client waiting for a stream's
+ * first byte attaches its sink a few promise hops after the read that
+ * brought it, and must not miss that batch. A caught-up sink gets the batch exactly once per flush:
  * every caught-up socket with nothing queued in Node goes into one call of
  * the native writer (direct-writer.ts, which hands what the kernel did not
  * take back to socket.write()), the others get one write() each; without
