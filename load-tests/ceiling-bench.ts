@@ -112,6 +112,9 @@ interface ManyStreamsRow {
   clientsPerStream: number;
   /** voyandz: from opening one client per stream until every stream delivered a byte (on-demand program starts); null: not all did in 60 s. */
   startAllMs: number | null;
+  /** voyandz: streams whose keeper got no byte in 60 s, and the primary's count of hand-offs no worker acknowledged in time. */
+  streamsNeverFlowing: number | null;
+  handoffsLost: number | null;
   held: number;
   lagging: number | null;
   disconnectedEarly: number;
@@ -132,7 +135,7 @@ export interface CompareResults {
   fanout: FanoutRow[];
   latency: LatencyCompareRow[];
   many: ManyStreamsRow[];
-  /** voyandz ×1 under --cpu-prof at the first fan-out size: native writer, then the JS one. */
+  /** voyandz ×1 under --cpu-prof at the first fan-out size: native writer with io_uring, with send(), then the JS one. */
   profiles: ProfileRow[];
   loadavg: { before: number[]; after: number[] };
 }
@@ -320,6 +323,17 @@ async function pageTimes(url: string, count: number): Promise<{ p50: number; p99
   return { p50: s.p50, p99: s.p99 };
 }
 
+/** voyandz_handoffs_lost_total from /metrics; null when it cannot be read. */
+async function handoffsLost(url: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(url, { signal: AbortSignal.timeout(5000) })).text();
+    const m = /^voyandz_handoffs_lost_total(?:\{[^}]*\})? (\d+)/m.exec(text);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return null;
+  }
+}
+
 /** Many shared streams, each a looping file with -c copy, a few clients each: voyandz ×2 vs one fanout_ref per stream. */
 async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): Promise<ManyStreamsRow[]> {
   const rows: ManyStreamsRow[] = [];
@@ -347,6 +361,7 @@ async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): 
       keepers = kind === 'ceiling' ? [] : urls.map((url) => openNetClient(url, null));
       for (let i = 0; i < 600 && keepers.some((k) => k.bytes === 0); i++) await sleep(100);
       const startAllMs = keepers.length > 0 && keepers.every((k) => k.bytes > 0) ? performance.now() - t0 : null;
+      const streamsNeverFlowing = kind === 'ceiling' ? null : keepers.filter((k) => k.bytes === 0).length;
       const roots = servers.map((s) => s.pid);
       const snap: { a?: CpuSnapshot; b?: CpuSnapshot; rss: number } = { rss: 0 };
       let pages: Promise<[{ p50: number; p99: number } | null, { p50: number; p99: number } | null]> = Promise.resolve([null, null]);
@@ -376,6 +391,8 @@ async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): 
       const gb = (r.windowBytes + keepers.reduce((sum, k) => sum + k.windowBytes(), 0)) / 1e9;
       const row: ManyStreamsRow = {
         startAllMs,
+        streamsNeverFlowing,
+        handoffsLost: kind === 'ceiling' ? null : await handoffsLost(servers[0].url('/metrics')),
         disconnectedEarly: r.disconnectedEarly,
         refused: r.refusedTotal,
         contender: kind,
@@ -418,7 +435,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   const many = opts.parts.has('many') && opts.manyStreams > 0 ? await manyStreamsRows(opts, idle?.rssMB ?? null) : [];
   const profiles: ProfileRow[] = [];
   if (opts.parts.has('profile')) {
-    for (const writer of ['native', 'js'] as const) {
+    for (const writer of ['io_uring', 'send', 'js'] as const) {
       opts.log(`profile: voyandz ×1, ${writer} writer, N=${opts.sizes[0]} under --cpu-prof`);
       const row = await profileRow(opts.tools, opts.media, opts.dir, opts.sizes[0], opts, writer);
       if (row === null) opts.log('profile: no worker profile written');

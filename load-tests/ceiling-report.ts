@@ -4,6 +4,7 @@
  * and the issue's targets judged on what was measured.
  */
 import type { CompareResults, Contender, FanoutRow, LatencyCompareRow } from './ceiling-bench.js';
+import type { ProfileRow } from './profile-run.js';
 
 export interface CompareReport {
   date: string;
@@ -19,6 +20,8 @@ export interface CompareReport {
 const f = (x: number | null | undefined, digits = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 const ratio = (x: number | null | undefined, ref: number | null | undefined): string =>
   x === null || x === undefined || ref === null || ref === undefined || !(ref > 0) || !Number.isFinite(x) ? '–' : `${(x / ref).toFixed(2)}×`;
+const WRITER_NAMES: Record<ProfileRow['writer'], string> = { io_uring: 'native writer, io_uring', send: 'native writer, send()', js: 'JS writer' };
+
 const NAMES: Record<Contender, string> = {
   ceiling: 'C ceiling',
   'voyandz-1': 'voyandz, 1 worker',
@@ -195,14 +198,29 @@ export function renderCompare(rep: CompareReport): string {
         '',
         "RSS per stream: voyandz's RSS under this load less its idle RSS, ÷ streams (so it also holds the clients' buffers); ceiling: each process's RSS.",
         `voyandz starts a stream's program on its first client: one keeper client per stream is opened first and the load starts once every stream flows (${f(r.many.find((m) => m.contender !== 'ceiling')?.startAllMs, 0)} ms for all ${r.many[0].streams} programs to deliver a first byte); the ceiling's sources run before it is loaded. Keepers' bytes count as delivered.`,
+        ...r.many
+          .filter((m) => (m.streamsNeverFlowing ?? 0) > 0)
+          .map(
+            (m) =>
+              `**${m.streamsNeverFlowing} of ${m.streams} voyandz streams never delivered a byte to their keeper within 60 s** (load started anyway; their clients count as lagging or refused); ` +
+              `hand-offs no worker acknowledged within 10 s (\`voyandz_handoffs_lost_total\`): ${m.handoffsLost ?? '–'}.`,
+          ),
         '',
       );
     }
     lines.push(...targets(r));
     for (const p of r.profiles) {
       lines.push(
-        `## Where a worker's CPU goes (voyandz 1 worker, ${p.writer === 'native' ? 'native' : 'JS'} writer, ${p.clients} clients, \`node --cpu-prof\`)`,
+        `## Where a worker's CPU goes (voyandz 1 worker, ${WRITER_NAMES[p.writer]}, ${p.clients} clients, \`node --cpu-prof\`)`,
         '',
+        ...(p.writer === 'io_uring'
+          ? [
+              "V8's sampler takes one sample when a system call returns, however long it ran: the time inside each batch's io_uring_enter (the",
+              'sends) is under-counted here, and so is "busy". The CPU of these runs is in the fan-out rows above; read this table for what',
+              'else the worker does.',
+              '',
+            ]
+          : []),
         `${p.samples} samples over the ${p.seconds.toFixed(0)} s steady window (as in the fan-out rows), ${p.busyPercent} % busy. ` +
           `Socket writes (the native writer's \`send\`, Node's \`writeBuffer\`, \`writev\`): **${p.socketWritePercent} %** of busy time; voyandz's own JavaScript: **${p.ownCodePercent} %**. Self time, % of busy samples:`,
         '',

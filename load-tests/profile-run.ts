@@ -15,10 +15,12 @@ import type { Instruments } from './reference.js';
 import { startVoyandz } from './servers.js';
 import { runStreamload } from './streamload-run.js';
 
+export type ProfiledWriter = 'io_uring' | 'send' | 'js';
+
 export interface ProfileRow extends ProfileSummary {
   clients: number;
-  /** The fan-out writer the worker ran: VOYANDZ_NATIVE_WRITER=0 or not. */
-  writer: 'native' | 'js';
+  /** The fan-out writer the worker ran (VOYANDZ_NATIVE_WRITER): native with io_uring, native with send(), or Node's writes. */
+  writer: ProfiledWriter;
 }
 
 /** The steady window alone is summarized: the same ramp, settle and window as a fan-out row. */
@@ -28,7 +30,7 @@ export async function profileRow(
   dir: string,
   clients: number,
   timing: { rampSeconds: number; settleSeconds: number; windowSeconds: number },
-  writer: 'native' | 'js',
+  writer: ProfiledWriter,
 ): Promise<ProfileRow | null> {
   const { rampSeconds, settleSeconds, windowSeconds } = timing;
   const profDir = join(dir, `prof-${writer}`);
@@ -40,7 +42,7 @@ export async function profileRow(
     readyPath: '/stat.json',
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
     body: `max_lag: 10\nstreams:\n  ts:\n    command: ${ts}\n    mimetype: video/mp2t\n`,
-    ...(writer === 'js' ? { env: { VOYANDZ_NATIVE_WRITER: '0' } } : {}),
+    env: { VOYANDZ_NATIVE_WRITER: writer === 'js' ? '0' : writer },
   });
   let workers: number[] = [];
   const keeper = openNetClient(server.url('/stream/ts'), null);

@@ -5,11 +5,14 @@
  * every sink), flushed on setImmediate or as soon as it reaches
  * maxBatchBytes. Not sooner (a microtask): a client waiting for a stream's
  * first byte attaches its sink a few promise hops after the read that
- * brought it, and must not miss that batch. A caught-up sink gets the batch exactly once per flush:
- * every caught-up socket with nothing queued in Node goes into one call of
- * the native writer (direct-writer.ts, which hands what the kernel did not
- * take back to socket.write()), the others get one write() each; without
- * the native writer (native-writer.ts) all get a write(). A sink
+ * brought it, and must not miss that batch.
+ *
+ * A caught-up sink gets the batch exactly once per flush: every caught-up
+ * socket with nothing queued in Node goes into one call of the native
+ * writer (direct-writer.ts: one io_uring submission or one send() each; it
+ * hands what the kernel did not take back to socket.write(), so order,
+ * backpressure and errors stay Node's), the others get one write() each;
+ * without the native writer (native-writer.ts) all get a write(). A sink
  * whose socket stops taking data is "blocked": it is skipped, and on 'drain'
  * it is fed from its cursor in the shared ring with one corked writev per
  * round until it is caught up. A blocked sink whose next byte arrived more
