@@ -25,8 +25,11 @@ import { LATENCY_FEED, startVoyandz, type ServerUnderTest } from './servers.js';
 import { runStreamload } from './streamload-run.js';
 import { summarize } from './stats.js';
 
-/** `-js`: the same server with VOYANDZ_NATIVE_WRITER=0, to show what the native fan-out writer buys in the same run. */
-export type Contender = 'ceiling' | 'voyandz-1' | 'voyandz-2' | 'voyandz-1-js' | 'voyandz-2-js';
+/**
+ * `-js`: the same server with VOYANDZ_NATIVE_WRITER=0, to show what the native fan-out writer buys in the same run;
+ * `-send`: with VOYANDZ_NATIVE_WRITER=send, the native writer without io_uring.
+ */
+export type Contender = 'ceiling' | 'voyandz-1' | 'voyandz-2' | 'voyandz-1-js' | 'voyandz-2-js' | 'voyandz-1-send';
 const SOURCES = /ffmpeg|latency-feed/;
 const LAT_RATE = 50;
 const LAT_BITRATE = 2_000_000;
@@ -57,7 +60,7 @@ export interface CompareOptions {
 
 export type BenchPart = 'idle' | 'fanout' | 'storm' | 'latency' | 'many' | 'profile';
 export const BENCH_PARTS: readonly BenchPart[] = ['idle', 'fanout', 'storm', 'latency', 'many', 'profile'];
-export const CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js', 'voyandz-2-js'];
+export const CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js', 'voyandz-2-js', 'voyandz-1-send'];
 /** What `npm run bench` runs unless told otherwise. */
 export const DEFAULT_CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js'];
 
@@ -162,8 +165,8 @@ function tsConfig(media: Media, name = 'ts'): string {
 
 async function start(kind: Contender, opts: CompareOptions, body: () => string, ceilingSource: () => string[], contentType = 'video/mp2t'): Promise<ServerUnderTest> {
   if (kind === 'ceiling') return startCeiling(opts.tools.fanoutRef, ceilingSource(), contentType);
-  const js = kind.endsWith('-js');
-  return startVoyandz({ dir: opts.dir, workers: kind.startsWith('voyandz-1') ? 1 : 2, readyPath: '/stat.json', body: body(), ...(js ? { env: { VOYANDZ_NATIVE_WRITER: '0' } } : {}) });
+  const writer = kind.endsWith('-js') ? '0' : kind.endsWith('-send') ? 'send' : null;
+  return startVoyandz({ dir: opts.dir, workers: kind.startsWith('voyandz-1') ? 1 : 2, readyPath: '/stat.json', body: body(), ...(writer === null ? {} : { env: { VOYANDZ_NATIVE_WRITER: writer } }) });
 }
 
 /** Primary CPU per second with no client, on a fresh 2-worker server; also its idle RSS. */

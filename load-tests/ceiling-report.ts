@@ -28,6 +28,7 @@ const NAMES: Record<Contender, string> = {
   'voyandz-2': 'voyandz, 2 workers',
   'voyandz-1-js': 'voyandz, 1 worker, JS writer',
   'voyandz-2-js': 'voyandz, 2 workers, JS writer',
+  'voyandz-1-send': 'voyandz, 1 worker, native send()',
 };
 
 function ceilingOf(rows: readonly FanoutRow[], r: FanoutRow): FanoutRow | undefined {
@@ -163,7 +164,7 @@ export function renderCompare(rep: CompareReport): string {
     '  s/GB = that ÷ bytes delivered in the same window: the sum of `bytes_acked` over the server port\'s established TCP sockets (`ss -ti`),',
     '  read at both edges (the same count for both servers; a voyandz joiner\'s catch-up burst from the latest keyframe falls where it happens).',
     '- lagging = a client whose rate over its life is below 90 % of the stream\'s; held = connected, not closed early, not lagging.',
-    `- voyandz's fan-out writer: ${rep.writer}. Rows marked "JS writer" ran the same server with \`VOYANDZ_NATIVE_WRITER=0\` (every write through \`socket.write()\`).`,
+    `- voyandz's fan-out writer: ${rep.writer}. Rows marked "JS writer" ran the same server with \`VOYANDZ_NATIVE_WRITER=0\` (every write through \`socket.write()\`), "native send()" with \`VOYANDZ_NATIVE_WRITER=send\` (no io_uring).`,
     '',
   );
   if (rep.results) {
