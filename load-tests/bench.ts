@@ -9,6 +9,7 @@
  *
  *   npm run bench -- [--heavy] [--sizes 1000,4000] [--repeat 1] [--window 8] [--storm-clients 2000]
  *                    [--streams 100] [--clients-per-stream 20] [--latency-clients 100,1000] [--out FILE]
+ *                    [--only idle,fanout,storm,latency,many] [--contenders ceiling,voyandz-1,voyandz-2]
  *   npm run bench -- --full [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000]
  *                    [--runs 3] [--duration 10] [--servers voyandz-1,voyandz-cores,icecast]
  *                    [--no-probes] [--no-profile] [--out load-tests/RESULTS.md]
@@ -32,11 +33,12 @@ import { cmdline, cpuBetween, cpuSnapshot, processTree, treeRss, type CpuSnapsho
 import { runSlowReaderProbe } from './slow-reader-probe.js';
 import { icecastBinary, ICECAST_SETTINGS, LATENCY_FEED, startIcecast, startVoyandz, type ServerUnderTest } from './servers.js';
 import { median } from './stats.js';
-import { runCompare, type CompareResults } from './ceiling-bench.js';
+import { BENCH_PARTS, CONTENDERS, DEFAULT_CONTENDERS, runCompare, type BenchPart, type CompareResults, type Contender } from './ceiling-bench.js';
 import { renderCompare, type CompareReport } from './ceiling-report.js';
 import { buildInstruments } from './reference.js';
 import { runRelayBench } from './relay-bench.js';
 import { relaySectionOf, renderRelaySection, withRelaySection } from './relay-report.js';
+import { fanoutWriter } from '../src/fanout/native-writer.js';
 
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 /** Source programs run inside voyandz's tree; Icecast's run outside its own, so both are left out of "server" CPU/RSS. */
@@ -80,6 +82,8 @@ interface BenchOptions {
     latencyClients: number[];
     streams: number;
     clientsPerStream: number;
+    parts: ReadonlySet<BenchPart>;
+    contenders: Contender[];
   };
 }
 
@@ -116,6 +120,8 @@ function options(): BenchOptions {
       'clients-per-stream': { type: 'string' },
       relay: { type: 'boolean', default: false },
       'relay-clients': { type: 'string' },
+      only: { type: 'string' },
+      contenders: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -131,6 +137,7 @@ function options(): BenchOptions {
     process.stdout.write(
       'usage: bench [--heavy] [--sizes 1000,4000] [--repeat 1] [--window 8] [--storm-clients 2000] [--latency-clients 100,1000]\n' +
         '             [--streams 100] [--clients-per-stream 20] [--out FILE]   (default: voyandz vs the C ceiling, same run)\n' +
+        `             [--only ${BENCH_PARTS.join(',')}] [--contenders ${CONTENDERS.join(',')}]   (a part of it, to iterate)\n` +
         '       bench --full [--from-json RESULTS-full.json] [--quick] [--clients 100,500,1000,2000] [--maxrate-clients 100,1000] [--runs 3] [--duration 10]\n' +
         '             [--settle 2] [--servers voyandz-1,voyandz-cores,icecast] [--no-probes] [--no-profile] [--profile-clients 1000] [--out FILE]\n' +
         '             [--memory-only]  (memory per client on fresh servers, added to the RESULTS.json of an earlier run)\n' +
@@ -169,8 +176,18 @@ function options(): BenchOptions {
       latencyClients: list(values['latency-clients'] ?? '100,1000'),
       streams: Math.min(500, Math.max(0, Number(values.streams ?? 100) || 0)),
       clientsPerStream: Math.min(200, Math.max(1, Number(values['clients-per-stream'] ?? 20) || 20)),
+      parts: new Set(pick(values.only, BENCH_PARTS, '--only')),
+      contenders: values.contenders === undefined ? [...DEFAULT_CONTENDERS] : pick(values.contenders, CONTENDERS, '--contenders'),
     },
   };
+}
+
+/** The names of a comma-separated option, each one of `known`; all of them when the option is absent. */
+function pick<T extends string>(text: string | undefined, known: readonly T[], option: string): T[] {
+  if (text === undefined) return [...known];
+  const names = text.split(',').map((s) => s.trim());
+  for (const name of names) if (!(known as readonly string[]).includes(name)) throw new Error(`${option}: unknown "${name}" (${known.join(', ')})`);
+  return names as T[];
 }
 
 function fdLimit(): number {
@@ -407,9 +424,12 @@ async function mainCompare(opts: BenchOptions): Promise<void> {
       const media = makeMedia(dir);
       settings.mediaKbps = media.kbps;
       results = await runCompare({ tools, media, dir, sizes: c.sizes, repeat: c.repeat, rampSeconds: settings.rampSeconds, settleSeconds: settings.settleSeconds,
-        windowSeconds: c.windowSeconds, stormClients: c.stormClients, latencyClients: c.latencyClients, manyStreams: c.streams, clientsPerStream: c.clientsPerStream, log });
+        windowSeconds: c.windowSeconds, stormClients: c.stormClients, latencyClients: c.latencyClients, manyStreams: c.streams, clientsPerStream: c.clientsPerStream,
+        parts: c.parts, contenders: c.contenders, log });
     }
-    const report: CompareReport = { date: new Date().toISOString(), minutes: (Date.now() - started) / 60000, machine: describeMachine(), settings, results, notes };
+    const chosen = fanoutWriter();
+    const writer = `${chosen.kind} (${chosen.why})`;
+    const report: CompareReport = { date: new Date().toISOString(), minutes: (Date.now() - started) / 60000, machine: describeMachine(), settings, writer, results, notes };
     // The relay bench's section is its own: carried over as it was.
     const relay = relaySectionOf(readIfThere(opts.out));
     writeFileSync(opts.out, relay === null ? renderCompare(report) : withRelaySection(renderCompare(report), relay));

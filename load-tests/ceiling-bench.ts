@@ -19,12 +19,17 @@ import { runLoad } from './load-client.js';
 import { loopArgs, makeMedia, type Media } from './media.js';
 import { openNetClient, type ClientCounters } from './net-client.js';
 import { bytesAckedOnPort, cmdline, cpuBetween, cpuSnapshot, processTree, pssOf, rssOf, treeRss, type CpuSnapshot } from './proc.js';
+import { profileRow, type ProfileRow } from './profile-run.js';
 import { startCeiling, type Instruments } from './reference.js';
 import { LATENCY_FEED, startVoyandz, type ServerUnderTest } from './servers.js';
 import { runStreamload } from './streamload-run.js';
 import { summarize } from './stats.js';
 
-export type Contender = 'ceiling' | 'voyandz-1' | 'voyandz-2';
+/**
+ * `-js`: the same server with VOYANDZ_NATIVE_WRITER=0, to show what the native fan-out writer buys in the same run;
+ * `-send`: with VOYANDZ_NATIVE_WRITER=send, the native writer without io_uring.
+ */
+export type Contender = 'ceiling' | 'voyandz-1' | 'voyandz-2' | 'voyandz-1-js' | 'voyandz-2-js' | 'voyandz-1-send';
 const SOURCES = /ffmpeg|latency-feed/;
 const LAT_RATE = 50;
 const LAT_BITRATE = 2_000_000;
@@ -46,8 +51,18 @@ export interface CompareOptions {
   /** Many-streams scenario: streams × clients per stream; 0 streams: none. */
   manyStreams: number;
   clientsPerStream: number;
+  /** The scenarios to run (all by default; `--only` narrows them to iterate on one). */
+  parts: ReadonlySet<BenchPart>;
+  /** Servers of the fan-out rows, in this order. */
+  contenders: readonly Contender[];
   log: (text: string) => void;
 }
+
+export type BenchPart = 'idle' | 'fanout' | 'storm' | 'latency' | 'many' | 'profile';
+export const BENCH_PARTS: readonly BenchPart[] = ['idle', 'fanout', 'storm', 'latency', 'many', 'profile'];
+export const CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js', 'voyandz-2-js', 'voyandz-1-send'];
+/** What `npm run bench` runs unless told otherwise. */
+export const DEFAULT_CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js'];
 
 export interface FanoutRow {
   contender: Contender;
@@ -63,6 +78,8 @@ export interface FanoutRow {
   steadyGbps: number;
   steadyCpuPerGB: number;
   steadyCpuPercent: number;
+  /** voyandz: the primary's share of steadyCpuPercent (the rest is the workers'); null for the ceiling. */
+  steadyPrimaryCpuPercent: number | null;
   /** Whole server over the ramp (first connect → 1 s after the last). */
   rampCpuSeconds: number;
   /** voyandz: the primary's CPU over the ramp less its idle rate, per connection (ms). */
@@ -98,6 +115,9 @@ interface ManyStreamsRow {
   clientsPerStream: number;
   /** voyandz: from opening one client per stream until every stream delivered a byte (on-demand program starts); null: not all did in 60 s. */
   startAllMs: number | null;
+  /** voyandz: streams whose keeper got no byte in 60 s, and the primary's count of hand-offs no worker acknowledged in time. */
+  streamsNeverFlowing: number | null;
+  handoffsLost: number | null;
   held: number;
   lagging: number | null;
   disconnectedEarly: number;
@@ -118,6 +138,8 @@ export interface CompareResults {
   fanout: FanoutRow[];
   latency: LatencyCompareRow[];
   many: ManyStreamsRow[];
+  /** voyandz ×1 under --cpu-prof at the first fan-out size: native writer with io_uring, with send(), then the JS one. */
+  profiles: ProfileRow[];
   loadavg: { before: number[]; after: number[] };
 }
 
@@ -143,7 +165,8 @@ function tsConfig(media: Media, name = 'ts'): string {
 
 async function start(kind: Contender, opts: CompareOptions, body: () => string, ceilingSource: () => string[], contentType = 'video/mp2t'): Promise<ServerUnderTest> {
   if (kind === 'ceiling') return startCeiling(opts.tools.fanoutRef, ceilingSource(), contentType);
-  return startVoyandz({ dir: opts.dir, workers: kind === 'voyandz-1' ? 1 : 2, readyPath: '/stat.json', body: body() });
+  const writer = kind.endsWith('-js') ? '0' : kind.endsWith('-send') ? 'send' : null;
+  return startVoyandz({ dir: opts.dir, workers: kind.startsWith('voyandz-1') ? 1 : 2, readyPath: '/stat.json', body: body(), ...(writer === null ? {} : { env: { VOYANDZ_NATIVE_WRITER: writer } }) });
 }
 
 /** Primary CPU per second with no client, on a fresh 2-worker server; also its idle RSS. */
@@ -211,6 +234,7 @@ async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, st
     steadyGbps: (windowBytes * 8) / opts.windowSeconds / 1e9,
     steadyCpuPerGB: steadyCpu / (windowBytes / 1e9),
     steadyCpuPercent: (steadyCpu / opts.windowSeconds) * 100,
+    steadyPrimaryCpuPercent: kind !== 'ceiling' && snaps.a && snaps.b ? (pidCpu(snaps.a, snaps.b, server.pid) / opts.windowSeconds) * 100 : null,
     rampCpuSeconds: rampCpu,
     primaryMsPerConnection: primaryRamp === null ? null : (Math.max(0, primaryRamp - idlePrimaryPerSecond * rampEnd) / n) * 1000,
     ttfbP50Ms: report.ttfbP50Ms,
@@ -224,19 +248,21 @@ async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, st
 async function fanoutRows(opts: CompareOptions, idlePrimaryPerSecond: number): Promise<FanoutRow[]> {
   const rows: FanoutRow[] = [];
   for (let r = 1; r <= opts.repeat; r++) {
-    for (const kind of ['ceiling', 'voyandz-1', 'voyandz-2'] as const) {
+    for (const kind of opts.contenders) {
+      const runs: { n: number; storm: boolean }[] = opts.parts.has('fanout') ? opts.sizes.map((n) => ({ n, storm: false })) : [];
+      // The storm is the primary's hand-off, the same whatever writes the stream: one voyandz server runs it.
+      if (opts.parts.has('storm') && opts.stormClients > 0 && (kind === 'ceiling' || kind === 'voyandz-2')) runs.push({ n: opts.stormClients, storm: true });
+      if (runs.length === 0) continue;
       const server = await start(kind, opts, () => `max_lag: 10\nstreams:\n${tsConfig(opts.media)}`, () => loopArgs(opts.media, true, ['-f', 'mpegts', '-']));
       // voyandz starts a stream's program on its first client: one keeper for the server's life, so no run pays that.
       const keeper = kind === 'ceiling' ? null : openNetClient(server.url('/stream/ts'), null);
       try {
         await sleep(2000);
-        const runs: { n: number; storm: boolean }[] = opts.sizes.map((n) => ({ n, storm: false }));
-        if (opts.stormClients > 0 && kind !== 'voyandz-1') runs.push({ n: opts.stormClients, storm: true });
         for (const { n, storm } of runs) {
           const row = await fanoutRun(server, kind, n, storm, opts, idlePrimaryPerSecond, r);
           opts.log(
             `${kind} ${storm ? 'storm' : 'steady'} N=${n}: held ${row.held} lagging ${row.lagging} (after 1st byte ${row.laggingAfterFirstByte}) failed ${row.failed} ` +
-              `${row.steadyCpuPerGB.toFixed(3)} s/GB (${row.steadyCpuPercent.toFixed(0)} %) ${row.steadyGbps.toFixed(2)} Gbit/s ` +
+              `${row.steadyCpuPerGB.toFixed(3)} s/GB (${row.steadyCpuPercent.toFixed(0)} %${row.steadyPrimaryCpuPercent === null ? '' : `, primary ${row.steadyPrimaryCpuPercent.toFixed(1)} %`}) ${row.steadyGbps.toFixed(2)} Gbit/s ` +
               `ramp ${row.rampCpuSeconds.toFixed(2)} s${row.primaryMsPerConnection === null ? '' : ` primary ${row.primaryMsPerConnection.toFixed(3)} ms/conn`} ` +
               `ttfb p99 ${row.ttfbP99Ms.toFixed(0)} ms rss ${row.rssMB.toFixed(0)} MB`,
           );
@@ -300,6 +326,17 @@ async function pageTimes(url: string, count: number): Promise<{ p50: number; p99
   return { p50: s.p50, p99: s.p99 };
 }
 
+/** voyandz_handoffs_lost_total from /metrics; null when it cannot be read. */
+async function handoffsLost(url: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(url, { signal: AbortSignal.timeout(5000) })).text();
+    const m = /^voyandz_handoffs_lost_total(?:\{[^}]*\})? (\d+)/m.exec(text);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return null;
+  }
+}
+
 /** Many shared streams, each a looping file with -c copy, a few clients each: voyandz ×2 vs one fanout_ref per stream. */
 async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): Promise<ManyStreamsRow[]> {
   const rows: ManyStreamsRow[] = [];
@@ -327,6 +364,7 @@ async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): 
       keepers = kind === 'ceiling' ? [] : urls.map((url) => openNetClient(url, null));
       for (let i = 0; i < 600 && keepers.some((k) => k.bytes === 0); i++) await sleep(100);
       const startAllMs = keepers.length > 0 && keepers.every((k) => k.bytes > 0) ? performance.now() - t0 : null;
+      const streamsNeverFlowing = kind === 'ceiling' ? null : keepers.filter((k) => k.bytes === 0).length;
       const roots = servers.map((s) => s.pid);
       const snap: { a?: CpuSnapshot; b?: CpuSnapshot; rss: number } = { rss: 0 };
       let pages: Promise<[{ p50: number; p99: number } | null, { p50: number; p99: number } | null]> = Promise.resolve([null, null]);
@@ -356,6 +394,8 @@ async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): 
       const gb = (r.windowBytes + keepers.reduce((sum, k) => sum + k.windowBytes(), 0)) / 1e9;
       const row: ManyStreamsRow = {
         startAllMs,
+        streamsNeverFlowing,
+        handoffsLost: kind === 'ceiling' ? null : await handoffsLost(servers[0].url('/metrics')),
         disconnectedEarly: r.disconnectedEarly,
         refused: r.refusedTotal,
         contender: kind,
@@ -387,11 +427,23 @@ async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): 
 
 export async function runCompare(opts: CompareOptions): Promise<CompareResults> {
   const before = loadavg();
-  opts.log('idle: voyandz ×2, no client');
-  const idle = await idleRow(opts);
-  opts.log(`idle: primary ${idle.primaryCpuPercent.toFixed(2)} % of a core, whole server ${idle.treeCpuPercent.toFixed(2)} %, RSS ${idle.rssMB.toFixed(0)} MB`);
-  const fanout = await fanoutRows(opts, idle.primaryCpuPercent / 100);
-  const latency = opts.latencyClients.length > 0 ? await latencyRows(opts) : [];
-  const many = opts.manyStreams > 0 ? await manyStreamsRows(opts, idle.rssMB) : [];
-  return { idle, fanout, latency, many, loadavg: { before, after: loadavg() } };
+  let idle: IdleRow | null = null;
+  if (opts.parts.has('idle')) {
+    opts.log('idle: voyandz ×2, no client');
+    idle = await idleRow(opts);
+    opts.log(`idle: primary ${idle.primaryCpuPercent.toFixed(2)} % of a core, whole server ${idle.treeCpuPercent.toFixed(2)} %, RSS ${idle.rssMB.toFixed(0)} MB`);
+  }
+  const fanout = await fanoutRows(opts, (idle?.primaryCpuPercent ?? 0) / 100);
+  const latency = opts.parts.has('latency') && opts.latencyClients.length > 0 ? await latencyRows(opts) : [];
+  const many = opts.parts.has('many') && opts.manyStreams > 0 ? await manyStreamsRows(opts, idle?.rssMB ?? null) : [];
+  const profiles: ProfileRow[] = [];
+  if (opts.parts.has('profile')) {
+    for (const writer of ['io_uring', 'send', 'js'] as const) {
+      opts.log(`profile: voyandz ×1, ${writer} writer, N=${opts.sizes[0]} under --cpu-prof`);
+      const row = await profileRow(opts.tools, opts.media, opts.dir, opts.sizes[0], opts, writer);
+      if (row === null) opts.log('profile: no worker profile written');
+      else profiles.push(row);
+    }
+  }
+  return { idle, fanout, latency, many, profiles, loadavg: { before, after: loadavg() } };
 }

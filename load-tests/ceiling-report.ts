@@ -4,12 +4,15 @@
  * and the issue's targets judged on what was measured.
  */
 import type { CompareResults, Contender, FanoutRow, LatencyCompareRow } from './ceiling-bench.js';
+import type { ProfileRow } from './profile-run.js';
 
 export interface CompareReport {
   date: string;
   minutes: number;
   machine: string[];
   settings: { rampSeconds: number; settleSeconds: number; windowSeconds: number; repeat: number; mediaKbps: number };
+  /** The fan-out writer voyandz's workers chose (native-writer.ts), and where from or why not. */
+  writer: string;
   results: CompareResults | null;
   notes: string[];
 }
@@ -17,7 +20,16 @@ export interface CompareReport {
 const f = (x: number | null | undefined, digits = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 const ratio = (x: number | null | undefined, ref: number | null | undefined): string =>
   x === null || x === undefined || ref === null || ref === undefined || !(ref > 0) || !Number.isFinite(x) ? '–' : `${(x / ref).toFixed(2)}×`;
-const NAMES: Record<Contender, string> = { ceiling: 'C ceiling', 'voyandz-1': 'voyandz, 1 worker', 'voyandz-2': 'voyandz, 2 workers' };
+const WRITER_NAMES: Record<ProfileRow['writer'], string> = { io_uring: 'native writer, io_uring', send: 'native writer, send()', js: 'JS writer' };
+
+const NAMES: Record<Contender, string> = {
+  ceiling: 'C ceiling',
+  'voyandz-1': 'voyandz, 1 worker',
+  'voyandz-2': 'voyandz, 2 workers',
+  'voyandz-1-js': 'voyandz, 1 worker, JS writer',
+  'voyandz-2-js': 'voyandz, 2 workers, JS writer',
+  'voyandz-1-send': 'voyandz, 1 worker, native send()',
+};
 
 function ceilingOf(rows: readonly FanoutRow[], r: FanoutRow): FanoutRow | undefined {
   return rows.find((c) => c.contender === 'ceiling' && c.clients === r.clients && c.kind === r.kind && c.repeat === r.repeat);
@@ -29,12 +41,12 @@ function fanoutTables(rows: readonly FanoutRow[]): string[] {
   const out = [
     '## Steady fan-out (window after the ramp)',
     '',
-    '| server | N | repeat | held | lagging | lagging after 1st byte | failed | Gbit/s | CPU s/GB | × ceiling | server CPU % | TTFB p99 ms | RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| server | N | repeat | held | lagging | lagging after 1st byte | failed | Gbit/s | CPU s/GB | × ceiling | server CPU % | of which primary % | TTFB p99 ms | RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...steady.map(
       (r) =>
         `| ${NAMES[r.contender]} | ${r.clients} | ${r.repeat} | ${r.held} | ${r.lagging} | ${r.laggingAfterFirstByte} | ${r.failed} | ${f(r.steadyGbps)} | ${f(r.steadyCpuPerGB, 3)} | ` +
-        `${r.contender === 'ceiling' ? '1' : ratio(r.steadyCpuPerGB, ceilingOf(rows, r)?.steadyCpuPerGB)} | ${f(r.steadyCpuPercent, 0)} | ${f(r.ttfbP99Ms, 0)} | ${f(r.rssMB, 0)} |`,
+        `${r.contender === 'ceiling' ? '1' : ratio(r.steadyCpuPerGB, ceilingOf(rows, r)?.steadyCpuPerGB)} | ${f(r.steadyCpuPercent, 0)} | ${f(r.steadyPrimaryCpuPercent, 1)} | ${f(r.ttfbP99Ms, 0)} | ${f(r.rssMB, 0)} |`,
     ),
     '',
     '"lagging" judges a client\'s rate over its whole life, connect to end, so a first byte seconds late makes it lag; "after 1st byte" counts from',
@@ -152,6 +164,7 @@ export function renderCompare(rep: CompareReport): string {
     '  s/GB = that ÷ bytes delivered in the same window: the sum of `bytes_acked` over the server port\'s established TCP sockets (`ss -ti`),',
     '  read at both edges (the same count for both servers; a voyandz joiner\'s catch-up burst from the latest keyframe falls where it happens).',
     '- lagging = a client whose rate over its life is below 90 % of the stream\'s; held = connected, not closed early, not lagging.',
+    `- voyandz's fan-out writer: ${rep.writer}. Rows marked "JS writer" ran the same server with \`VOYANDZ_NATIVE_WRITER=0\` (every write through \`socket.write()\`), "native send()" with \`VOYANDZ_NATIVE_WRITER=send\` (no io_uring).`,
     '',
   );
   if (rep.results) {
@@ -186,10 +199,38 @@ export function renderCompare(rep: CompareReport): string {
         '',
         "RSS per stream: voyandz's RSS under this load less its idle RSS, ÷ streams (so it also holds the clients' buffers); ceiling: each process's RSS.",
         `voyandz starts a stream's program on its first client: one keeper client per stream is opened first and the load starts once every stream flows (${f(r.many.find((m) => m.contender !== 'ceiling')?.startAllMs, 0)} ms for all ${r.many[0].streams} programs to deliver a first byte); the ceiling's sources run before it is loaded. Keepers' bytes count as delivered.`,
+        ...r.many
+          .filter((m) => (m.streamsNeverFlowing ?? 0) > 0)
+          .map(
+            (m) =>
+              `**${m.streamsNeverFlowing} of ${m.streams} voyandz streams never delivered a byte to their keeper within 60 s** (load started anyway; their clients count as lagging or refused); ` +
+              `hand-offs no worker acknowledged within 10 s (\`voyandz_handoffs_lost_total\`): ${m.handoffsLost ?? '–'}.`,
+          ),
         '',
       );
     }
     lines.push(...targets(r));
+    for (const p of r.profiles) {
+      lines.push(
+        `## Where a worker's CPU goes (voyandz 1 worker, ${WRITER_NAMES[p.writer]}, ${p.clients} clients, \`node --cpu-prof\`)`,
+        '',
+        ...(p.writer === 'io_uring'
+          ? [
+              "V8's sampler takes one sample when a system call returns, however long it ran: the time inside each batch's io_uring_enter (the",
+              'sends) is under-counted here, and so is "busy". The CPU of these runs is in the fan-out rows above; read this table for what',
+              'else the worker does.',
+              '',
+            ]
+          : []),
+        `${p.samples} samples over the ${p.seconds.toFixed(0)} s steady window (as in the fan-out rows), ${p.busyPercent} % busy. ` +
+          `Socket writes (the native writer's \`send\`, Node's \`writeBuffer\`, \`writev\`): **${p.socketWritePercent} %** of busy time; voyandz's own JavaScript: **${p.ownCodePercent} %**. Self time, % of busy samples:`,
+        '',
+        '| % | function | where |',
+        '|---|---|---|',
+        ...p.top.map((e) => `| ${e.percent} | \`${e.fn}\` | ${e.where || '(native / VM)'} |`),
+        '',
+      );
+    }
   }
   if (rep.notes.length > 0) lines.push('## Notes', '', ...rep.notes.map((n) => `- ${n}`), '');
   return `${lines.join('\n')}\n`;

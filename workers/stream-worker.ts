@@ -5,6 +5,7 @@
 import { rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { describeWriter, fanoutWriter } from '../src/fanout/native-writer.js';
 import { createLogger } from '../src/log.js';
 import { runningPrograms } from '../src/pipeline/program.js';
 import type { PrimaryToWorker, WorkerMetricsJson, WorkerToPrimary } from '../src/cluster/messages.js';
@@ -13,6 +14,8 @@ import { WorkerMetrics } from './stream/worker-metrics.js';
 
 const workerId = Number(process.env.VOYANDZ_WORKER_ID ?? 0);
 const log = createLogger({ worker: workerId });
+const writer = fanoutWriter();
+log.info({ fanoutWriter: writer.kind, method: writer.method, detail: writer.why }, `fan-out writer: ${describeWriter(writer)} (${writer.why})`);
 
 function send(message: WorkerToPrimary): void {
   if (process.connected) process.send?.(message);

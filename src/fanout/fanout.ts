@@ -3,7 +3,16 @@
  *
  * Bytes pushed in one event-loop turn become one batch (one Buffer shared by
  * every sink), flushed on setImmediate or as soon as it reaches
- * maxBatchBytes. A caught-up sink gets exactly one write() per batch. A sink
+ * maxBatchBytes. Not sooner (a microtask): a client waiting for a stream's
+ * first byte attaches its sink a few promise hops after the read that
+ * brought it, and must not miss that batch.
+ *
+ * A caught-up sink gets the batch exactly once per flush: every caught-up
+ * socket with nothing queued in Node goes into one call of the native
+ * writer (direct-writer.ts: one io_uring submission or one send() each; it
+ * hands what the kernel did not take back to socket.write(), so order,
+ * backpressure and errors stay Node's), the others get one write() each;
+ * without the native writer (native-writer.ts) all get a write(). A sink
  * whose socket stops taking data is "blocked": it is skipped, and on 'drain'
  * it is fed from its cursor in the shared ring with one corked writev per
  * round until it is caught up. A blocked sink whose next byte arrived more
@@ -30,10 +39,14 @@
  * timed once per batch that brought one; unknown (maxLagMs) before two.
  *
  * Written for throughput: no closure, promise or allocation per chunk per
- * sink; the only per-batch allocation is the batch itself.
+ * sink; the only per-batch allocation is the batch itself. A sink's
+ * bytesSent counts every byte handed to its socket, directly or through
+ * Node (socket.bytesWritten misses the direct ones).
  */
 import type { Socket } from 'node:net';
+import { DirectWriter, directTarget } from './direct-writer.js';
 import { RawJoinPolicy, type JoinPoint, type JoinPolicy } from './join/policy.js';
+import { fanoutWriter, type NativeSend } from './native-writer.js';
 import { StreamRing } from './ring.js';
 import { abort, endAndReap } from './socket-close.js';
 
@@ -92,6 +105,8 @@ export interface FanoutOptions {
   now?: () => number;
   /** Flush at once when this many bytes are pending; default 64 KiB. */
   maxBatchBytes?: number;
+  /** Writes a batch to caught-up sockets in one call; null: socket.write() for each. Default: the process's (native-writer.ts). */
+  writer?: NativeSend | null;
   onDrop?: (sink: FanoutSink, what: LagPolicy) => void;
 }
 
@@ -131,6 +146,9 @@ class Sink implements FanoutSink {
   readonly connectedAt = Date.now();
   lag: LagPolicy = 'drop';
   endedBy: 'lag' | 'stream-ended' | null = null;
+  /** For the direct writer: the socket's descriptor (-1: never direct) and the handle it belongs to. */
+  fd = -1;
+  handle: object | null = null;
   onDrain: () => void = noop;
   onClose: () => void = noop;
 
@@ -176,6 +194,14 @@ export class Fanout {
   private flushing = false;
   private ended = false;
   private readonly counters: FanoutCounters;
+  private readonly direct: DirectWriter<Sink> | null;
+
+  /** What the direct writer could not send: through Node, as any write; -1: what went out is unknown, so the connection ends. */
+  private readonly writeRest = (s: Sink, batch: Buffer, taken: number): void => {
+    const socket = s.socket;
+    if (taken < 0) abort(socket);
+    else if (!socket.write(taken === 0 ? batch : batch.subarray(taken)) && socket.writableLength > 0) this.block(s);
+  };
 
   private readonly flushSoon = (): void => {
     this.immediate = null;
@@ -202,6 +228,8 @@ export class Fanout {
     this.maxBatchBytes = Math.max(1, opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
     this.onDrop = opts.onDrop;
     this.counters = opts.counters ?? newFanoutCounters();
+    const writer = opts.writer === undefined ? fanoutWriter().send : opts.writer;
+    this.direct = writer === null ? null : new DirectWriter<Sink>(writer);
   }
 
   get sinkCount(): number {
@@ -257,6 +285,11 @@ export class Fanout {
       if (s.blocked) this.catchUp(s, s.budget);
     };
     s.onClose = () => this.removeSink(s);
+    if (this.direct !== null) {
+      const target = directTarget(socket);
+      s.fd = target.fd;
+      s.handle = target.handle;
+    }
     socket.on('drain', s.onDrain);
     socket.on('close', s.onClose);
     socket.on('error', swallowError);
@@ -486,6 +519,7 @@ export class Fanout {
     ring.append(batch, now);
     const end = ring.end;
     const list = this.list;
+    const direct = this.direct;
     let written = 0;
     for (let i = 0; i < list.length; i++) {
       const s = list[i];
@@ -493,12 +527,15 @@ export class Fanout {
       s.cursor = end;
       s.bytesSent += bytes;
       written++;
+      if (direct !== null && direct.offer(s)) continue;
       const socket = s.socket;
       // write() answers false whenever the batch exceeds the socket's
       // highWaterMark, even if the kernel took it all at once; only data
       // still queued in user space means the socket is really behind.
       if (!socket.write(batch) && socket.writableLength > 0) this.block(s);
     }
+    // Only other sockets were written to since the offers: every offered one still holds its descriptor.
+    if (direct !== null) direct.send(batch, this.writeRest);
     this.counters.bytesOut += written * bytes;
     // After the batch went out, so released sinks do not get it twice.
     if (policy.joinsSeen !== this.joinsSeen) {
