@@ -3,8 +3,9 @@
 #   prebuilds/linux-x64/fanout_writer.node    (cc, or $CC_X64)
 #   prebuilds/linux-arm64/fanout_writer.node  (aarch64-linux-gnu-gcc, or $CC_ARM64;
 #                                              Debian: apt-get install gcc-aarch64-linux-gnu)
-# The addon uses Node-API only, so one binary serves every Node version; its
-# only libc symbols are send() and errno, so any glibc Linux of that arch.
+# The addon uses Node-API only, so one binary serves every Node version; it
+# needs only old glibc symbols (send, syscall, mmap, calloc…), so any glibc
+# Linux of that arch; io_uring is asked of the kernel at run time.
 # Node's headers: $NODE_INCLUDE, else next to the running node (/usr/include/node).
 set -eu
 cd "$(dirname "$0")/.."
