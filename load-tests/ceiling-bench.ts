@@ -169,11 +169,16 @@ async function start(kind: Contender, opts: CompareOptions, body: () => string, 
   return startVoyandz({ dir: opts.dir, workers: kind.startsWith('voyandz-1') ? 1 : 2, readyPath: '/stat.json', body: body(), ...(writer === null ? {} : { env: { VOYANDZ_NATIVE_WRITER: writer } }) });
 }
 
-/** Primary CPU per second with no client, on a fresh 2-worker server; also its idle RSS. */
-async function idleRow(opts: CompareOptions, seconds = 10): Promise<IdleRow> {
+const IDLE_SETTLE_MS = 40_000;
+
+/** Primary CPU per second with no client, on a 2-worker server at rest; also its idle RSS. */
+async function idleRow(opts: CompareOptions, seconds = 20): Promise<IdleRow> {
   const server = await start('voyandz-2', opts, () => `streams:\n${tsConfig(opts.media)}`, () => []);
   try {
-    await sleep(8000); // start-up work (the config thread's 5 s linger, forks, first GCs) is not idling
+    // Start-up work is not idling: the config thread's 5 s linger and its exit, the forks, and V8's
+    // memory reducer, whose GCs shrink each heap in the half minute after start (measured: the primary
+    // spent 130 ms in the 10 s from 13 s on, 10-30 ms per 10 s from 40 s on).
+    await sleep(IDLE_SETTLE_MS);
     const a = serverCpu(server);
     await sleep(seconds * 1000);
     const b = serverCpu(server);

@@ -143,7 +143,7 @@ export const ERRORS = {
   ),
   HANDOFF_LOST: define(
     'VOYANDZ_ERR_HANDOFF_LOST',
-    (worker: string) => `a client handed to worker ${worker} never arrived there (out of file descriptors?); its slot is freed`,
+    (worker: string) => `a client handed to worker ${worker} was not acknowledged within 10 s of being sent (out of file descriptors, or stalled); it is closed and its slot freed`,
   ),
   ACCESS_FILE: define('VOYANDZ_ERR_ACCESS_FILE', (file: string, reason: string) => `${file}: ${reason}`),
   INTERNAL: define('VOYANDZ_ERR_INTERNAL', (what: string) => `internal error: ${what}`, 500),

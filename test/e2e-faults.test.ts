@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from './helpers/server.js';
 import { capture, ffprobe, getText, save, sleep, waitFor, type Capture } from './helpers/clients.js';
-import { openRequest } from './helpers/http-raw.js';
+import { openRequest, type OpenRequest } from './helpers/http-raw.js';
 import { firstFrame } from './helpers/join.js';
 import { parsePrometheus, type Sample } from './helpers/metrics.js';
 import { isProcessAlive, processTree } from '../load-tests/proc.js';
@@ -157,6 +157,43 @@ streams:
   } finally {
     first.close();
     for (const c of late) c.socket.destroy();
+    await server.stop();
+  }
+});
+
+test('clients queued behind a stalled worker for longer than the acknowledgement limit are still served', async () => {
+  // Node sends one descriptor at a time, each acknowledged by the worker's event loop: a worker
+  // busy for a while (a burst of program spawns, here SIGSTOP) holds the others back in the
+  // primary. Their wait for the acknowledgement starts when they are sent, not when queued.
+  const server = await startServer(
+    `
+streams:
+  ts:
+    command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 -c:v mpeg1video -g 25 -f mpegts -
+    mimetype: video/mp2t
+`,
+    { workers: 1 },
+  );
+  const first = openRequest({ port: server.port }, '/stream/ts');
+  let queued: OpenRequest[] = [];
+  try {
+    assert.equal((await first.answer).status, 200);
+    const worker = (await stat(server)).workers[0];
+    process.kill(worker.pid, 'SIGSTOP');
+    try {
+      queued = Array.from({ length: 5 }, () => openRequest({ port: server.port }, '/stream/ts'));
+      await sleep(11_000);
+    } finally {
+      process.kill(worker.pid, 'SIGCONT');
+    }
+    const answers = await Promise.all(queued.map((q) => q.answer.then((a) => a.status, (error: unknown) => String(error))));
+    assert.deepEqual(answers, queued.map(() => 200), 'every queued client is answered 200');
+    const before = queued.map((q) => q.received());
+    await sleep(1500);
+    assert.ok(queued.every((q, i) => q.received() > (before[i] ?? 0)), 'and keeps receiving the stream');
+  } finally {
+    first.close();
+    for (const q of queued) q.close();
     await server.stop();
   }
 });

@@ -62,7 +62,7 @@ export class AccessMetrics {
     });
     this.handoffsLost = new Counter({
       name: 'voyandz_handoffs_lost_total',
-      help: 'Clients handed to a worker that never arrived there (the worker was out of file descriptors)',
+      help: 'Clients a worker did not acknowledge within 10 s of being sent there (out of file descriptors, or stalled); closed',
       registers,
     });
   }

@@ -27,7 +27,7 @@ interface WorkerSlot {
   id: number;
   child: ChildProcess | null;
   ready: boolean;
-  /** Clients handed to it by request id, each with its timer until the worker acknowledges it (null once it did). */
+  /** Clients handed to it by request id; the timer runs from when the hand-off is sent until the worker acknowledges it (null otherwise). */
   handed: Map<number, NodeJS.Timeout | null>;
   /** Hand-offs sent to this worker's current process and not yet acknowledged (see handoff.ts). */
   unacked: Map<number, Handoff>;
@@ -149,24 +149,38 @@ export class WorkerPool {
     if (!slot || !child) return false;
     const { id } = handoff.request;
     const unacked = slot.unacked;
-    const timer = setTimeout(() => {
-      if (slot.handed.get(id) === undefined) return;
-      this.events.handoffLost(slot.id);
-      this.clientGone(slot, id);
-    }, HANDOFF_ACK_MS);
-    timer.unref();
-    slot.handed.set(id, timer);
+    slot.handed.set(id, null);
     unacked.set(id, handoff);
     const message: PrimaryToWorker = { type: 'client', stream: handoff.stream.name, request: handoff.request };
     try {
       child.send(message, handoff.socket, { keepOpen: true }, (error) => {
         if (error) this.bounce(slot, unacked, handoff);
+        else this.awaitAck(slot, handoff);
       });
     } catch {
       // A socket closed in the meantime has no handle to send.
       this.bounce(slot, unacked, handoff);
     }
     return true;
+  }
+
+  /**
+   * The acknowledgement is awaited from when the message is out, not from
+   * dispatch: Node sends one descriptor at a time, each acknowledged by the
+   * worker's event loop, so a burst of clients to a busy worker (one
+   * synchronous program spawn per on-demand stream: 100-300 ms each on a
+   * loaded box) waits its turn for longer than the limit before it is sent.
+   */
+  private awaitAck(slot: WorkerSlot, handoff: Handoff): void {
+    const { id } = handoff.request;
+    if (slot.unacked.get(id) !== handoff) return;
+    const timer = setTimeout(() => {
+      if (slot.unacked.get(id) !== handoff) return;
+      this.events.handoffLost(slot.id);
+      this.clientGone(slot, id);
+    }, HANDOFF_ACK_MS);
+    timer.unref();
+    slot.handed.set(id, timer);
   }
 
   /** A worker could not take a hand-off (its send failed, or it died before acknowledging): another one gets it. */
