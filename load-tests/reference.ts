@@ -7,10 +7,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './loopback.js';
+import { freePort, listening } from './loopback.js';
 import type { ServerUnderTest } from './servers.js';
 
 /** dist/load-tests → the checkout → its parent's shared/bench. */
@@ -75,15 +74,4 @@ export async function startCeiling(bin: string, source: readonly string[], conte
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { name: 'ceiling', port, pid: ref.pid as number, helpers: [src], url: (path) => `http://127.0.0.1:${port}${path}`, stop };
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { listening } from '../../load-tests/loopback.js';
 import { findExecutable } from './executables.js';
 
 const run = promisify(execFile);
@@ -51,7 +52,7 @@ export async function startHaproxy(binary: string, ports: { lb: number; edge1: n
   };
   // Listening: a TCP connect succeeds.
   const deadline = Date.now() + 5000;
-  while (!(await accepts(ports.lb))) {
+  while (!(await listening(ports.lb))) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`haproxy did not start:\n${lines.join('\n')}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -63,17 +64,6 @@ export async function startHaproxy(binary: string, ports: { lb: number; edge1: n
       await exited;
     },
   };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** One response a viewer got. */
