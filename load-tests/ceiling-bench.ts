@@ -21,6 +21,7 @@ import { openNetClient, type ClientCounters } from './net-client.js';
 import { bytesAckedOnPort, cmdline, cpuBetween, cpuSnapshot, processTree, pssOf, rssOf, treeRss, type CpuSnapshot } from './proc.js';
 import { profileRow, type ProfileRow } from './profile-run.js';
 import { startCeiling, type Instruments } from './reference.js';
+import { runSlowReaderProbe } from './slow-reader-probe.js';
 import { LATENCY_FEED, startVoyandz, type ServerUnderTest } from './servers.js';
 import { runStreamload } from './streamload-run.js';
 import { summarize } from './stats.js';
@@ -58,8 +59,8 @@ export interface CompareOptions {
   log: (text: string) => void;
 }
 
-export type BenchPart = 'idle' | 'fanout' | 'storm' | 'latency' | 'many' | 'profile';
-export const BENCH_PARTS: readonly BenchPart[] = ['idle', 'fanout', 'storm', 'latency', 'many', 'profile'];
+export type BenchPart = 'idle' | 'fanout' | 'storm' | 'latency' | 'many' | 'slow' | 'profile';
+export const BENCH_PARTS: readonly BenchPart[] = ['idle', 'fanout', 'storm', 'latency', 'many', 'slow', 'profile'];
 export const CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js', 'voyandz-2-js', 'voyandz-1-send'];
 /** What `npm run bench` runs unless told otherwise. */
 export const DEFAULT_CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js'];
@@ -133,11 +134,22 @@ interface ManyStreamsRow {
   metricsMs: { p50: number; p99: number } | null;
 }
 
+/** One slow-reader probe run: the server's RSS with readers only, or with stalled clients among them. */
+export interface SlowReaderRow {
+  stalled: number;
+  readers: number;
+  /** Stalled clients dropped for lag by the end. */
+  dropped: number;
+  readersLagging: number | null;
+  rssMB: { before: number; peak: number; end: number };
+}
+
 export interface CompareResults {
   idle: IdleRow | null;
   fanout: FanoutRow[];
   latency: LatencyCompareRow[];
   many: ManyStreamsRow[];
+  slow: SlowReaderRow[];
   /** voyandz ×1 under --cpu-prof at the first fan-out size: native writer with io_uring, with send(), then the JS one. */
   profiles: ProfileRow[];
   loadavg: { before: number[]; after: number[] };
@@ -430,6 +442,25 @@ async function manyStreamsRows(opts: CompareOptions, idleRssMB: number | null): 
   return rows;
 }
 
+/**
+ * "Flat under slow readers": the same number of clients twice on a fresh
+ * 1-worker server, all reading, then half of them stalled (they stop reading
+ * after the first byte). A stalled client pins no memory of its own in
+ * voyandz (the ring is shared and it is dropped after max_lag), so the peak
+ * RSS of both runs should match.
+ */
+async function slowReaderRows(opts: CompareOptions): Promise<SlowReaderRow[]> {
+  const rows: SlowReaderRow[] = [];
+  const clients = 1000;
+  for (const stalled of [0, clients / 2]) {
+    opts.log(`slow readers: voyandz ×1, ${stalled} stalled + ${clients - stalled} readers, max_lag 3 s`);
+    const r = await runSlowReaderProbe({ stalled, readers: clients - stalled, maxLagSeconds: 3, durationSeconds: 30, workers: 1, bitrate: 2_000_000 });
+    rows.push({ stalled, readers: r.readers, dropped: r.dropped, readersLagging: r.readersReport.lagging, rssMB: r.rssMB });
+    opts.log(`slow readers: dropped ${r.dropped}/${stalled}, readers lagging ${r.readersReport.lagging}, RSS before ${r.rssMB.before} peak ${r.rssMB.peak} end ${r.rssMB.end} MB`);
+  }
+  return rows;
+}
+
 export async function runCompare(opts: CompareOptions): Promise<CompareResults> {
   const before = loadavg();
   let idle: IdleRow | null = null;
@@ -441,6 +472,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   const fanout = await fanoutRows(opts, (idle?.primaryCpuPercent ?? 0) / 100);
   const latency = opts.parts.has('latency') && opts.latencyClients.length > 0 ? await latencyRows(opts) : [];
   const many = opts.parts.has('many') && opts.manyStreams > 0 ? await manyStreamsRows(opts, idle?.rssMB ?? null) : [];
+  const slow = opts.parts.has('slow') ? await slowReaderRows(opts) : [];
   const profiles: ProfileRow[] = [];
   if (opts.parts.has('profile')) {
     for (const writer of ['io_uring', 'send', 'js'] as const) {
@@ -450,5 +482,5 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       else profiles.push(row);
     }
   }
-  return { idle, fanout, latency, many, profiles, loadavg: { before, after: loadavg() } };
+  return { idle, fanout, latency, many, slow, profiles, loadavg: { before, after: loadavg() } };
 }

@@ -87,10 +87,24 @@ function latencyTable(rows: readonly LatencyCompareRow[]): string[] {
 }
 
 /** Median of a field over the repeats of one contender and size. */
-function med(rows: readonly FanoutRow[], pick: (r: FanoutRow) => number): number {
+function med<T>(rows: readonly T[], pick: (r: T) => number): number {
   const v = rows.map(pick).filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length === 0) return Number.NaN;
   return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+/** RSS growth per 1000 clients between the smallest and largest steady rows of one contender (median over repeats). */
+function memoryPerThousand(rows: readonly FanoutRow[]): { mb: number; from: number; to: number } | null {
+  const sizes = [...new Set(rows.map((r) => r.clients))].sort((a, b) => a - b);
+  if (sizes.length < 2) return null;
+  const [from, to] = [sizes[0], sizes[sizes.length - 1]];
+  const perRepeat = [...new Set(rows.map((r) => r.repeat))].flatMap((repeat) => {
+    const a = rows.find((r) => r.repeat === repeat && r.clients === from);
+    const b = rows.find((r) => r.repeat === repeat && r.clients === to);
+    return a && b ? [((b.rssMB - a.rssMB) / (to - from)) * 1000] : [];
+  });
+  if (perRepeat.length === 0) return null;
+  return { mb: med(perRepeat, (x) => x), from, to };
 }
 
 function targets(res: CompareResults): string[] {
@@ -125,6 +139,19 @@ function targets(res: CompareResults): string[] {
     // The ceiling answers at the live edge, so it waits for the source's next 32 KiB write (~130 ms at 2 Mbit/s); a voyandz joiner gets
     // the ring's latest keyframe at once, so what it waits for is the hand-off.
     line(`connect storm: first byte within 100 ms p99`, `${f(p99, 0)} ms (ceiling ${f(ceil, 0)} ms, which waits for the source's next write)`, p99 <= 100);
+  }
+  for (const kind of ['voyandz-1', 'voyandz-2'] as const) {
+    const perK = memoryPerThousand(steady.filter((r) => r.contender === kind));
+    if (perK !== null) line(`≤ 20 MB RSS per 1000 clients, ${NAMES[kind]}`, `${f(perK.mb, 1)} MB (RSS from ${perK.from} to ${perK.to} clients, median over repeats)`, perK.mb <= 20);
+  }
+  const [readersOnly, withStalled] = [res.slow.find((r) => r.stalled === 0), res.slow.find((r) => r.stalled > 0)];
+  if (readersOnly && withStalled) {
+    const growth = withStalled.rssMB.peak / readersOnly.rssMB.peak;
+    line(
+      'memory flat under slow readers',
+      `peak RSS ${f(withStalled.rssMB.peak, 0)} MB with ${withStalled.stalled} of ${withStalled.stalled + withStalled.readers} clients stalled vs ${f(readersOnly.rssMB.peak, 0)} MB with all reading (${f(growth)}×; ${withStalled.dropped} stalled dropped)`,
+      growth <= 1.1,
+    );
   }
   if (res.idle) {
     // /proc counts CPU in 10 ms ticks: over a 10 s window the resolution is 0.1 % of a core.
@@ -206,6 +233,19 @@ export function renderCompare(rep: CompareReport): string {
               `**${m.streamsNeverFlowing} of ${m.streams} voyandz streams never delivered a byte to their keeper within 60 s** (load started anyway; their clients count as lagging or refused); ` +
               `hand-offs no worker acknowledged within 10 s (\`voyandz_handoffs_lost_total\`): ${m.handoffsLost ?? '–'}.`,
           ),
+        '',
+      );
+    }
+    if (r.slow.length > 0) {
+      lines.push(
+        '## Slow readers (voyandz 1 worker, 1000 clients, max_lag 3 s, Node load client)',
+        '',
+        'A stalled client reads its first bytes and then nothing: the kernel buffers between it and the server fill, then it is dropped after max_lag.',
+        'Each row is a fresh server; RSS of the whole server (not its feed program), sampled every second.',
+        '',
+        '| stalled | reading | stalled dropped | readers lagging | RSS before MB | RSS peak MB | RSS end MB |',
+        '|---|---|---|---|---|---|---|',
+        ...r.slow.map((x) => `| ${x.stalled} | ${x.readers} | ${x.dropped} | ${x.readersLagging ?? '–'} | ${x.rssMB.before} | ${x.rssMB.peak} | ${x.rssMB.end} |`),
         '',
       );
     }
