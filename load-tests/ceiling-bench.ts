@@ -104,6 +104,8 @@ interface IdleRow {
 export interface LatencyCompareRow {
   contender: Contender;
   clients: number;
+  /** Runs of one N alternate between the servers (see latencyRows). */
+  round: number;
   lagging: number | null;
   p50Ms: number | null;
   p99Ms: number | null;
@@ -295,31 +297,47 @@ async function fanoutRows(opts: CompareOptions, idlePrimaryPerSecond: number): P
 }
 
 /** Added latency p99 of a time-stamped 2 Mbit/s record stream: latency-feed | fanout_ref vs latency-feed as a voyandz stream. */
+/** Rounds of the latency rows: each N is measured this many times on each server, alternating. */
+const LATENCY_ROUNDS = 3;
+
+/**
+ * Both servers run side by side (each idle while the other is measured) and
+ * the runs alternate, ceiling then voyandz, round after round: whatever else
+ * loads the machine then weighs on both alike, where one block each would
+ * catch the machine in two different moods.
+ */
 async function latencyRows(opts: CompareOptions): Promise<LatencyCompareRow[]> {
   const rows: LatencyCompareRow[] = [];
-  for (const kind of ['ceiling', 'voyandz-1'] as const) {
-    const server = await start(
-      kind,
-      opts,
-      () => latencyStreamYaml(LAT_RATE, LAT_BITRATE),
-      () => [process.execPath, LATENCY_FEED, '--rate', String(LAT_RATE), '--bitrate', String(LAT_BITRATE)],
-      'application/octet-stream',
-    );
-    const url = kind === 'ceiling' ? server.url('/lat') : server.url('/stream/lat');
-    const keeper = kind === 'ceiling' ? null : openNetClient(url, null);
-    try {
-      await sleep(1500);
-      for (const n of opts.latencyClients) {
-        const r = await runLoad({ urls: [url], clients: n, rampSeconds: Math.min(2, n / 500), settleSeconds: 2, durationSeconds: 6, expectKbps: LAT_BITRATE / 1000, tolerance: 0.1, latency: true, engine: 'net' });
-        const row = { contender: kind, clients: n, lagging: r.lagging, p50Ms: r.latencyMs?.p50 ?? null, p99Ms: r.latencyMs?.p99 ?? null, samples: r.latencyMs?.count ?? 0 };
-        opts.log(`latency ${kind} N=${n}: p50 ${row.p50Ms} ms p99 ${row.p99Ms} ms lagging ${row.lagging}`);
-        rows.push(row);
-        await sleep(1000);
-      }
-    } finally {
-      keeper?.close();
-      await server.stop();
+  const servers: { kind: 'ceiling' | 'voyandz-1'; server: ServerUnderTest; url: string }[] = [];
+  let keeper: ReturnType<typeof openNetClient> | null = null;
+  try {
+    for (const kind of ['ceiling', 'voyandz-1'] as const) {
+      const server = await start(
+        kind,
+        opts,
+        () => latencyStreamYaml(LAT_RATE, LAT_BITRATE),
+        () => [process.execPath, LATENCY_FEED, '--rate', String(LAT_RATE), '--bitrate', String(LAT_BITRATE)],
+        'application/octet-stream',
+      );
+      servers.push({ kind, server, url: kind === 'ceiling' ? server.url('/lat') : server.url('/stream/lat') });
     }
+    // voyandz starts the stream's program on its first client: a keeper holds it, as the ceiling's source always runs.
+    keeper = openNetClient(servers[1].url, null);
+    await sleep(1500);
+    for (const n of opts.latencyClients) {
+      for (let round = 1; round <= LATENCY_ROUNDS; round++) {
+        for (const { kind, url } of servers) {
+          const r = await runLoad({ urls: [url], clients: n, rampSeconds: Math.min(2, n / 500), settleSeconds: 2, durationSeconds: 6, expectKbps: LAT_BITRATE / 1000, tolerance: 0.1, latency: true, engine: 'net' });
+          const row = { contender: kind, clients: n, round, lagging: r.lagging, p50Ms: r.latencyMs?.p50 ?? null, p99Ms: r.latencyMs?.p99 ?? null, samples: r.latencyMs?.count ?? 0 };
+          opts.log(`latency ${kind} N=${n} round ${round}: p50 ${row.p50Ms} ms p99 ${row.p99Ms} ms lagging ${row.lagging}`);
+          rows.push(row);
+          await sleep(1000);
+        }
+      }
+    }
+  } finally {
+    keeper?.close();
+    await Promise.all(servers.map(({ server }) => server.stop()));
   }
   return rows;
 }
