@@ -146,9 +146,9 @@ export class Primary {
 
   private applyReload(next: ServerConfig, policy: AccessPolicy): void {
     const config = this.config;
-    if (next.listenaddr !== config.listenaddr || next.listenport !== config.listenport || next.workers !== config.workers) {
-      this.log.warn('listenaddr, listenport and workers take effect only after a restart');
-      next = { ...next, listenaddr: config.listenaddr, listenport: config.listenport, workers: config.workers };
+    if (next.listenaddr !== config.listenaddr || next.listenport !== config.listenport || next.workers !== config.workers || next.workerMode !== config.workerMode) {
+      this.log.warn('listenaddr, listenport, workers and worker_mode take effect only after a restart');
+      next = { ...next, listenaddr: config.listenaddr, listenport: config.listenport, workers: config.workers, workerMode: config.workerMode };
     }
     this.config = next;
     this.gate.apply(next.access, policy);
