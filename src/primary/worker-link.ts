@@ -35,7 +35,10 @@ interface LinkEvents {
   exit(code: number | null, signal: string | null): void;
   /** After `exit`: every message the worker sent was delivered; a hand-off it never acknowledged never reached it. */
   drained(): void;
+  /** A channel error: a send to a worker that just died (its exit does the cleaning up). */
   error(error: Error): void;
+  /** A worker that could not be started, or a thread's uncaught error, which ends it (a process prints its own on its stderr). */
+  crashed(error: Error): void;
 }
 
 export interface WorkerLink {
@@ -161,11 +164,13 @@ function spawnProcess(id: number, entry: string, events: LinkEvents): WorkerLink
   // A send to a worker that just died fails with EPIPE / channel closed, and
   // fork() fails this way (EMFILE, EAGAIN) without an exit; unhandled, either would end the primary.
   child.on('error', (error) => {
-    events.error(error);
-    if (child.pid === undefined) {
-      events.exit(null, null);
-      events.drained();
+    if (child.pid !== undefined) {
+      events.error(error);
+      return;
     }
+    events.crashed(error);
+    events.exit(null, null);
+    events.drained();
   });
   child.once('exit', (code, signal) => events.exit(code, signal));
   return new ProcessLink(child);
@@ -213,12 +218,32 @@ class ThreadLink implements WorkerLink {
   }
 }
 
+/** A thread that could not be started (ERR_WORKER_INIT_FAILED, EAGAIN): it exits at once, to be respawned later. */
+const UNSTARTED: WorkerLink = {
+  pid: null,
+  connected: false,
+  lossy: false,
+  send: () => undefined,
+  handOver: (_message, _client, sent) => sent(false),
+  stop: () => Promise.resolve(),
+};
+
 function spawnThread(id: number, entry: string, events: LinkEvents): WorkerLink {
-  const worker = new Worker(entry, { workerData: { workerId: id } });
+  let worker: Worker;
+  try {
+    worker = new Worker(entry, { workerData: { workerId: id } });
+  } catch (error) {
+    setImmediate(() => {
+      events.crashed(error instanceof Error ? error : new Error(String(error)));
+      events.exit(1, null);
+      events.drained();
+    });
+    return UNSTARTED;
+  }
   const link = new ThreadLink(worker);
   worker.on('message', (message: WorkerToPrimary) => events.message(message));
   // An uncaught exception ends the thread ('exit' with code 1 follows); unhandled here, it would end the server.
-  worker.on('error', (error) => events.error(error));
+  worker.on('error', (error) => events.crashed(error));
   // Node delivers every message the thread posted before it emits 'exit'.
   worker.once('exit', (code) => {
     events.exit(code, null);

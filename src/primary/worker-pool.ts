@@ -286,6 +286,7 @@ export class WorkerPool {
           if (message.type === 'ready') resolve();
         },
         error: (error) => this.log.debug({ worker: slot.id, err: error.message }, `worker ${slot.id}: ${error.message}`),
+        crashed: (error) => this.log.error({ worker: slot.id, err: error }, `worker ${slot.id}: ${error.message}`),
         // A hand-off still unacknowledged once the worker's messages are all read never reached it.
         drained: () => {
           for (const handoff of [...unacked.values()]) this.bounce(slot, unacked, handoff);
