@@ -448,7 +448,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   let idleThread: IdleRow | null = null;
   if (opts.parts.has('idle')) {
     const measure = async (mode: WorkerMode): Promise<IdleRow> => {
-      opts.log(`idle: voyandz ×2 (worker ${mode}s), no client`);
+      opts.log(`idle: voyandz ×2 (worker ${mode === 'thread' ? 'threads' : 'processes'}), no client`);
       const row = await idleRow(opts, mode);
       opts.log(`idle (${mode}): primary ${row.primaryCpuPercent.toFixed(2)} % of a core, whole server ${row.treeCpuPercent.toFixed(2)} %, RSS ${row.rssMB.toFixed(0)} MB, PSS ${row.pssMB.toFixed(0)} MB`);
       return row;

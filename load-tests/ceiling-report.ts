@@ -129,7 +129,7 @@ function targets(res: CompareResults): string[] {
   }
   if (res.idle) {
     // /proc counts CPU in 10 ms ticks: over a 10 s window the resolution is 0.1 % of a core.
-    line('idle primary < 0.5 % of a core', `${f(res.idle.primaryCpuPercent)} % (resolution 0.05 %)`, res.idle.primaryCpuPercent < 0.5);
+    line('idle primary < 0.5 % of a core (worker processes)', `${f(res.idle.primaryCpuPercent)} % (resolution 0.05 %)`, res.idle.primaryCpuPercent < 0.5);
     line('idle RSS of the whole server with 2 workers ≤ 120 MB, worker processes', `${f(res.idle.rssMB, 0)} MB RSS summed over 3 processes (PSS ${f(res.idle.pssMB, 0)} MB)`, res.idle.rssMB <= 120);
   }
   if (res.idleThread) {
