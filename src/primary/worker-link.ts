@@ -231,7 +231,9 @@ const UNSTARTED: WorkerLink = {
 function spawnThread(id: number, entry: string, events: LinkEvents): WorkerLink {
   let worker: Worker;
   try {
-    worker = new Worker(entry, { workerData: { workerId: id } });
+    // A thread's stdout is never a terminal: it logs as the primary decided to (src/log.ts).
+    const logFormat = process.env.VOYANDZ_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
+    worker = new Worker(entry, { workerData: { workerId: id }, env: { ...process.env, VOYANDZ_LOG_FORMAT: logFormat } });
   } catch (error) {
     setImmediate(() => {
       events.crashed(error instanceof Error ? error : new Error(String(error)));
