@@ -28,9 +28,10 @@ import { summarize } from './stats.js';
 
 /**
  * `-js`: the same server with VOYANDZ_NATIVE_WRITER=0, to show what the native fan-out writer buys in the same run;
- * `-send`: with VOYANDZ_NATIVE_WRITER=send, the native writer without io_uring.
+ * `-send`: with VOYANDZ_NATIVE_WRITER=send, the native writer without io_uring;
+ * `-thread`: with `worker_mode: thread` (workers are threads of the one server process).
  */
-export type Contender = 'ceiling' | 'voyandz-1' | 'voyandz-2' | 'voyandz-1-js' | 'voyandz-2-js' | 'voyandz-1-send';
+export type Contender = 'ceiling' | 'voyandz-1' | 'voyandz-2' | 'voyandz-1-js' | 'voyandz-2-js' | 'voyandz-1-send' | 'voyandz-2-thread';
 const SOURCES = /ffmpeg|latency-feed/;
 const LAT_RATE = 50;
 const LAT_BITRATE = 2_000_000;
@@ -61,9 +62,9 @@ export interface CompareOptions {
 
 export type BenchPart = 'idle' | 'fanout' | 'storm' | 'latency' | 'many' | 'slow' | 'profile';
 export const BENCH_PARTS: readonly BenchPart[] = ['idle', 'fanout', 'storm', 'latency', 'many', 'slow', 'profile'];
-export const CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js', 'voyandz-2-js', 'voyandz-1-send'];
+export const CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js', 'voyandz-2-js', 'voyandz-1-send', 'voyandz-2-thread'];
 /** What `npm run bench` runs unless told otherwise. */
-export const DEFAULT_CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js'];
+export const DEFAULT_CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js', 'voyandz-2-thread'];
 
 export interface FanoutRow {
   contender: Contender;
@@ -91,8 +92,12 @@ export interface FanoutRow {
   clientCpuSeconds: number;
 }
 
+type WorkerMode = 'process' | 'thread';
+
 interface IdleRow {
   workers: number;
+  /** Absent in results written before thread mode: process. */
+  mode?: WorkerMode;
   primaryCpuPercent: number;
   treeCpuPercent: number;
   rssMB: number;
@@ -147,7 +152,10 @@ export interface SlowReaderRow {
 }
 
 export interface CompareResults {
+  /** Worker processes. */
   idle: IdleRow | null;
+  /** Worker threads (absent in results written before thread mode). */
+  idleThread?: IdleRow | null;
   fanout: FanoutRow[];
   latency: LatencyCompareRow[];
   many: ManyStreamsRow[];
@@ -180,14 +188,15 @@ function tsConfig(media: Media, name = 'ts'): string {
 async function start(kind: Contender, opts: CompareOptions, body: () => string, ceilingSource: () => string[], contentType = 'video/mp2t'): Promise<ServerUnderTest> {
   if (kind === 'ceiling') return startCeiling(opts.tools.fanoutRef, ceilingSource(), contentType);
   const writer = kind.endsWith('-js') ? '0' : kind.endsWith('-send') ? 'send' : null;
-  return startVoyandz({ dir: opts.dir, workers: kind.startsWith('voyandz-1') ? 1 : 2, readyPath: '/stat.json', body: body(), ...(writer === null ? {} : { env: { VOYANDZ_NATIVE_WRITER: writer } }) });
+  const mode = kind.endsWith('-thread') ? 'worker_mode: thread\n' : '';
+  return startVoyandz({ dir: opts.dir, workers: kind.startsWith('voyandz-1') ? 1 : 2, readyPath: '/stat.json', body: mode + body(), ...(writer === null ? {} : { env: { VOYANDZ_NATIVE_WRITER: writer } }) });
 }
 
 const IDLE_SETTLE_MS = 40_000;
 
 /** Primary CPU per second with no client, on a 2-worker server at rest; also its idle RSS. */
-async function idleRow(opts: CompareOptions, seconds = 20): Promise<IdleRow> {
-  const server = await start('voyandz-2', opts, () => `streams:\n${tsConfig(opts.media)}`, () => []);
+async function idleRow(opts: CompareOptions, mode: WorkerMode, seconds = 20): Promise<IdleRow> {
+  const server = await start(mode === 'thread' ? 'voyandz-2-thread' : 'voyandz-2', opts, () => `streams:\n${tsConfig(opts.media)}`, () => []);
   try {
     // Start-up work is not idling: the config thread's 5 s linger and its exit, the forks, and V8's
     // memory reducer, whose GCs shrink each heap in the half minute after start (measured: the primary
@@ -199,12 +208,13 @@ async function idleRow(opts: CompareOptions, seconds = 20): Promise<IdleRow> {
     const tree = processTree([server.pid]).filter((pid) => pid === server.pid || !SOURCES.test(cmdline(pid)));
     return {
       workers: 2,
+      mode,
       primaryCpuPercent: (pidCpu(a, b, server.pid) / seconds) * 100,
       treeCpuPercent: (cpuBetween(a, b).total / seconds) * 100,
       rssMB: treeRss([server.pid], SOURCES) / 1e6,
       pssMB: tree.reduce((sum, pid) => sum + pssOf(pid), 0) / 1e6,
       perProcessMB: tree.map((pid) => ({
-        name: pid === server.pid ? 'primary' : /stream-worker/.test(cmdline(pid)) ? 'worker' : cmdline(pid).slice(0, 40),
+        name: pid === server.pid ? (mode === 'thread' ? 'primary + 2 worker threads' : 'primary') : /stream-worker/.test(cmdline(pid)) ? 'worker' : cmdline(pid).slice(0, 40),
         mb: rssOf(pid) / 1e6,
         pssMB: pssOf(pid) / 1e6,
       })),
@@ -239,7 +249,9 @@ async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, st
   const steadyCpu = snaps.a && snaps.b ? cpuBetween(snaps.a, snaps.b).total : Number.NaN;
   const windowBytes = snaps.bytesB - snaps.bytesA;
   const rampCpu = snaps.r0 && snaps.r1 ? cpuBetween(snaps.r0, snaps.r1).total : Number.NaN;
-  const primaryRamp = kind !== 'ceiling' && snaps.r0 && snaps.r1 ? pidCpu(snaps.r0, snaps.r1, server.pid) : null;
+  // With worker threads the primary's process is the whole server: its share is not the primary's.
+  const primaryApart = kind !== 'ceiling' && !kind.endsWith('-thread');
+  const primaryRamp = primaryApart && snaps.r0 && snaps.r1 ? pidCpu(snaps.r0, snaps.r1, server.pid) : null;
   return {
     contender: kind,
     clients: n,
@@ -253,7 +265,7 @@ async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, st
     steadyGbps: (windowBytes * 8) / opts.windowSeconds / 1e9,
     steadyCpuPerGB: steadyCpu / (windowBytes / 1e9),
     steadyCpuPercent: (steadyCpu / opts.windowSeconds) * 100,
-    steadyPrimaryCpuPercent: kind !== 'ceiling' && snaps.a && snaps.b ? (pidCpu(snaps.a, snaps.b, server.pid) / opts.windowSeconds) * 100 : null,
+    steadyPrimaryCpuPercent: primaryApart && snaps.a && snaps.b ? (pidCpu(snaps.a, snaps.b, server.pid) / opts.windowSeconds) * 100 : null,
     rampCpuSeconds: rampCpu,
     primaryMsPerConnection: primaryRamp === null ? null : (Math.max(0, primaryRamp - idlePrimaryPerSecond * rampEnd) / n) * 1000,
     ttfbP50Ms: report.ttfbP50Ms,
@@ -482,10 +494,16 @@ async function slowReaderRows(opts: CompareOptions): Promise<SlowReaderRow[]> {
 export async function runCompare(opts: CompareOptions): Promise<CompareResults> {
   const before = loadavg();
   let idle: IdleRow | null = null;
+  let idleThread: IdleRow | null = null;
   if (opts.parts.has('idle')) {
-    opts.log('idle: voyandz ×2, no client');
-    idle = await idleRow(opts);
-    opts.log(`idle: primary ${idle.primaryCpuPercent.toFixed(2)} % of a core, whole server ${idle.treeCpuPercent.toFixed(2)} %, RSS ${idle.rssMB.toFixed(0)} MB`);
+    const measure = async (mode: WorkerMode): Promise<IdleRow> => {
+      opts.log(`idle: voyandz ×2 (worker ${mode === 'thread' ? 'threads' : 'processes'}), no client`);
+      const row = await idleRow(opts, mode);
+      opts.log(`idle (${mode}): primary ${row.primaryCpuPercent.toFixed(2)} % of a core, whole server ${row.treeCpuPercent.toFixed(2)} %, RSS ${row.rssMB.toFixed(0)} MB, PSS ${row.pssMB.toFixed(0)} MB`);
+      return row;
+    };
+    idle = await measure('process');
+    idleThread = await measure('thread');
   }
   const fanout = await fanoutRows(opts, (idle?.primaryCpuPercent ?? 0) / 100);
   const latency = opts.parts.has('latency') && opts.latencyClients.length > 0 ? await latencyRows(opts) : [];
@@ -500,5 +518,5 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       else profiles.push(row);
     }
   }
-  return { idle, fanout, latency, many, slow, profiles, loadavg: { before, after: loadavg() } };
+  return { idle, idleThread, fanout, latency, many, slow, profiles, loadavg: { before, after: loadavg() } };
 }

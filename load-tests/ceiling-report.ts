@@ -29,6 +29,7 @@ const NAMES: Record<Contender, string> = {
   'voyandz-1-js': 'voyandz, 1 worker, JS writer',
   'voyandz-2-js': 'voyandz, 2 workers, JS writer',
   'voyandz-1-send': 'voyandz, 1 worker, native send()',
+  'voyandz-2-thread': 'voyandz, 2 worker threads',
 };
 
 function ceilingOf(rows: readonly FanoutRow[], r: FanoutRow): FanoutRow | undefined {
@@ -119,7 +120,7 @@ function targets(res: CompareResults): string[] {
   };
   const steady = res.fanout.filter((r) => r.kind === 'steady');
   for (const n of [...new Set(steady.map((r) => r.clients))]) {
-    for (const kind of ['voyandz-1', 'voyandz-2'] as const) {
+    for (const kind of ['voyandz-1', 'voyandz-2', 'voyandz-2-thread'] as const) {
       const mine = steady.filter((r) => r.clients === n && r.contender === kind);
       if (mine.length === 0) continue;
       const ratios = mine.map((r) => r.steadyCpuPerGB / (ceilingOf(res.fanout, r)?.steadyCpuPerGB ?? Number.NaN));
@@ -161,8 +162,11 @@ function targets(res: CompareResults): string[] {
   }
   if (res.idle) {
     // /proc counts CPU in 10 ms ticks: over a 10 s window the resolution is 0.1 % of a core.
-    line('idle primary < 0.5 % of a core', `${f(res.idle.primaryCpuPercent)} % (resolution 0.05 %)`, res.idle.primaryCpuPercent < 0.5);
-    line('idle RSS of the whole server with 2 workers ≤ 120 MB', `${f(res.idle.rssMB, 0)} MB RSS summed over 3 processes (PSS ${f(res.idle.pssMB, 0)} MB)`, res.idle.rssMB <= 120);
+    line('idle primary < 0.5 % of a core (worker processes)', `${f(res.idle.primaryCpuPercent)} % (resolution 0.05 %)`, res.idle.primaryCpuPercent < 0.5);
+    line('idle RSS of the whole server with 2 workers ≤ 120 MB, worker processes', `${f(res.idle.rssMB, 0)} MB RSS summed over 3 processes (PSS ${f(res.idle.pssMB, 0)} MB)`, res.idle.rssMB <= 120);
+  }
+  if (res.idleThread) {
+    line('idle RSS of the whole server with 2 workers ≤ 120 MB, worker threads (`worker_mode: thread`)', `${f(res.idleThread.rssMB, 0)} MB RSS of the one process (PSS ${f(res.idleThread.pssMB, 0)} MB)`, res.idleThread.rssMB <= 120);
   }
   out.push('');
   return out;
@@ -202,14 +206,19 @@ export function renderCompare(rep: CompareReport): string {
   );
   if (rep.results) {
     const r = rep.results;
-    if (r.idle) {
+    const idleRows = [r.idle, r.idleThread].filter((row) => row !== null && row !== undefined);
+    if (idleRows.length > 0) {
+      lines.push('## Idle (voyandz, 2 workers, no client, 20 s after a 40 s start-up)', '');
+      for (const row of idleRows) {
+        lines.push(
+          `- ${row.mode === 'thread' ? 'worker threads' : 'worker processes'}: primary CPU ${f(row.primaryCpuPercent)} % of a core; whole server ${f(row.treeCpuPercent)} %; ` +
+            `RSS of the whole server ${f(row.rssMB, 0)} MB (${row.perProcessMB.map((p) => `${p.name} ${f(p.mb, 0)}`).join(', ')}); ` +
+            `PSS ${f(row.pssMB, 0)} MB (${row.perProcessMB.map((p) => `${p.name} ${f(p.pssMB, 0)}`).join(', ')})`,
+        );
+      }
       lines.push(
-        '## Idle (voyandz, 2 workers, no client, 20 s after a 40 s start-up)',
-        '',
-        `- primary CPU: ${f(r.idle.primaryCpuPercent)} % of a core; whole server: ${f(r.idle.treeCpuPercent)} %`,
-        `- RSS of the whole server: ${f(r.idle.rssMB, 0)} MB (${r.idle.perProcessMB.map((p) => `${p.name} ${f(p.mb, 0)}`).join(', ')}); ` +
-          `PSS ${f(r.idle.pssMB, 0)} MB (${r.idle.perProcessMB.map((p) => `${p.name} ${f(p.pssMB, 0)}`).join(', ')})`,
         '- RSS counts the node binary\'s resident text (~43 MB, shared) once per process; PSS splits it between them. A bare `node -e` is ~41 MB RSS here.',
+        '  With `worker_mode: thread` the workers are threads of the primary\'s process: one binary, one RSS.',
         '',
       );
     }

@@ -23,6 +23,15 @@
 // failed ring never reported is out[i] = -EIO (the caller must not send
 // those bytes again: it ends that connection).
 //
+// Also exported, for the thread worker mode (src/primary/descriptor-dup.ts):
+//
+//   dupCloexec(fd: number): number
+//
+// A second descriptor of the same open socket (fcntl F_DUPFD_CLOEXEC: never
+// inherited by the programs workers spawn). Threads share the process's
+// descriptor table, so the primary hands a client to a worker thread by
+// this number; Node has no dup of its own. Throws with the errno's text.
+//
 // Each writer has its own ring; Node-API only (ABI-stable): one binary
 // serves every Node version >= 18.
 #define _GNU_SOURCE
@@ -30,6 +39,7 @@
 #include <node_api.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,6 +317,22 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   return self;
 }
 
+static napi_value dup_cloexec(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0)
+    return fail(env, "dupCloexec(fd: a descriptor number)");
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    napi_throw_error(env, "ERR_DUP", strerror(errno));
+    return NULL;
+  }
+  napi_value result;
+  napi_create_int32(env, copy, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
       {"sendAll", NULL, send_all, NULL, NULL, NULL, napi_default_method, NULL},
@@ -315,5 +341,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value cls;
   if (napi_define_class(env, "FanoutWriter", NAPI_AUTO_LENGTH, construct, NULL, 2, props, &cls) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "FanoutWriter", cls) != napi_ok) return NULL;
+  napi_value dup;
+  if (napi_create_function(env, "dupCloexec", NAPI_AUTO_LENGTH, dup_cloexec, NULL, &dup) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "dupCloexec", dup) != napi_ok) return NULL;
   return exports;
 }

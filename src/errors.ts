@@ -97,6 +97,10 @@ export const ERRORS = {
   NOT_READY: define('VOYANDZ_ERR_NOT_READY', (reason: string) => `not ready: ${reason}`, 503),
   FEED_NOT_LOCAL: define('VOYANDZ_ERR_FEED_NOT_LOCAL', (name: string, feed: string) => `${name}: feed ${feed} is not run by this worker; the program gets no input`),
   WORKER_EXIT: define('VOYANDZ_ERR_WORKER_EXIT', (id: string, how: string) => `worker ${id} exited (${how}); restarting it`),
+  THREADS_UNAVAILABLE: define(
+    'VOYANDZ_ERR_THREADS_UNAVAILABLE',
+    (reason: string) => `worker_mode: thread needs the native addon's dupCloexec to hand clients to threads, and it is not available (${reason}); running worker processes instead`,
+  ),
   // Access control and limits (src/access/): every refusal the primary answers before a hand-off.
   IP_DENIED: define('VOYANDZ_ERR_IP_DENIED', (address: string, route: string) => `${address} is not allowed to reach ${route} (access allow/deny lists)`, 403),
   AUTH_REQUIRED: define(

@@ -26,6 +26,7 @@ const DEFAULTS = {
   listenport: 8090,
   pages: { home: true, stat: true, config: false },
   workers: os.availableParallelism(),
+  workerMode: 'process' as const,
   statClients: false,
   logMaxBytes: 10 * 1024 * 1024,
   logKeep: 3,
@@ -602,7 +603,7 @@ test('unknown keys are warnings, with a hint when one is close; the config runs 
     'config.yaml:7:5: warning: streams.s.mime_type: unknown key (did you mean "mimetype"?)',
     'config.yaml:8:5: warning: streams.s.Feed: unknown key (did you mean "feed"?)',
     'config.yaml:9:1: warning: frobnicate: unknown key (known: listenaddr, listenport, logdir, pages, templates, generate, feeds, streams, ' +
-      'workers, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads, pull_headers, strict)',
+      'workers, worker_mode, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads, pull_headers, strict)',
   ]);
   const { config } = loadRunning(text);
   assert.equal(config.listenport, 8090, 'listen_port is not read as listenport');

@@ -1,27 +1,26 @@
 /**
- * Entry point of a worker process: runs the pipelines the primary assigns
- * to it and serves the client sockets the primary hands over.
+ * Entry point of a worker, a process or a thread (parent-channel.ts): runs
+ * the pipelines the primary assigns to it and serves the clients the
+ * primary hands over.
  */
 import { rmSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { describeWriter, fanoutWriter } from '../src/fanout/native-writer.js';
 import { createLogger } from '../src/log.js';
 import { runningPrograms } from '../src/pipeline/program.js';
-import type { PrimaryToWorker, WorkerMetricsJson, WorkerToPrimary } from '../src/cluster/messages.js';
+import type { WorkerMetricsJson, WorkerToPrimary } from '../src/cluster/messages.js';
+import { parentChannel } from './stream/parent-channel.js';
 import { WorkerRuntime } from './stream/runtime.js';
 import { WorkerMetrics } from './stream/worker-metrics.js';
 
-const workerId = Number(process.env.VOYANDZ_WORKER_ID ?? 0);
+const channel = parentChannel();
+const { workerId, mode } = channel;
+const send = (message: WorkerToPrimary): void => channel.send(message);
 const log = createLogger({ worker: workerId });
 const writer = fanoutWriter();
 log.info({ fanoutWriter: writer.kind, method: writer.method, detail: writer.why }, `fan-out writer: ${describeWriter(writer)} (${writer.why})`);
 
-function send(message: WorkerToPrimary): void {
-  if (process.connected) process.send?.(message);
-}
-
-const runtime: WorkerRuntime = new WorkerRuntime(workerId, log, {
+const runtime: WorkerRuntime = new WorkerRuntime(workerId, mode, log, {
   programStarted: (pid) => send({ type: 'program-started', pid }),
   programExited: (pid) => send({ type: 'program-exited', pid }),
   clientClosed: (stream, id) => send({ type: 'client-closed', stream, id }),
@@ -29,7 +28,7 @@ const runtime: WorkerRuntime = new WorkerRuntime(workerId, log, {
   // Called once clients come and go, long after `metrics` below exists.
   requestServed: (route, status) => metrics.countRequest(route, status),
 });
-const metrics = new WorkerMetrics(workerId, () => runtime.stats());
+const metrics = new WorkerMetrics(workerId, mode, () => runtime.stats());
 
 let stopping = false;
 let runtimeDir: string | null = null;
@@ -41,17 +40,21 @@ async function stop(orphaned: boolean): Promise<void> {
   await Promise.all(runningPrograms().map((program) => program.stop()));
   // A primary that was killed cannot clean up after itself: its workers do.
   if (orphaned && runtimeDir !== null) rmSync(runtimeDir, { recursive: true, force: true });
+  // In a thread, ends the thread only.
   process.exit(0);
 }
 
-// The terminal's Ctrl-C reaches every process of the group; the primary
-// decides when workers stop, so they ignore it and wait for 'shutdown'.
-process.on('SIGINT', () => undefined);
-process.on('SIGTERM', () => void stop(false));
-// Without the primary nobody can reach our clients' pipelines: stop cleanly.
-process.on('disconnect', () => void stop(true));
+// A thread gets no signals and ends with its primary.
+if (mode === 'process') {
+  // The terminal's Ctrl-C reaches every process of the group; the primary
+  // decides when workers stop, so they ignore it and wait for 'shutdown'.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => void stop(false));
+  // Without the primary nobody can reach our clients' pipelines: stop cleanly.
+  process.on('disconnect', () => void stop(true));
+}
 
-process.on('message', (message: PrimaryToWorker, handle?: Socket) => {
+channel.onMessage((message, take) => {
   switch (message.type) {
     case 'setup':
       void runtime.applySetup(message.setup).then(
@@ -66,13 +69,20 @@ process.on('message', (message: PrimaryToWorker, handle?: Socket) => {
       );
       break;
     case 'client':
-      if (!handle) {
+      if (!take) {
         // The message came without its socket: nothing to serve, but the primary's slot must be freed.
         send({ type: 'client-closed', stream: message.stream, id: message.request.id });
         break;
       }
+      // Acknowledged first: see TakeClient.
       send({ type: 'client-received', id: message.request.id });
-      runtime.handleClient(message.stream, message.request, handle);
+      try {
+        runtime.handleClient(message.stream, message.request, take());
+      } catch (error) {
+        // A descriptor Node cannot wrap (not a socket): that client is lost, the worker is not.
+        log.warn({ err: error, client: message.request.id }, 'handed client could not be taken');
+        send({ type: 'client-closed', stream: message.stream, id: message.request.id });
+      }
       break;
     case 'stats':
       send({ type: 'stats', id: message.id, stats: runtime.stats() });

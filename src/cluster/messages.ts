@@ -1,5 +1,6 @@
 /**
- * Messages between the primary and its worker processes (Node IPC, JSON).
+ * Messages between the primary and its workers (Node IPC as JSON to a
+ * process, postMessage to a thread).
  * Only control travels here: stream bytes go over byte streams (unix
  * sockets between workers), never IPC messages, which cost far more per byte.
  */
@@ -34,7 +35,8 @@ export interface WorkerSetup {
 
 export type PrimaryToWorker =
   | { type: 'setup'; setup: WorkerSetup }
-  | { type: 'client'; stream: string; request: HandedRequest }
+  /** `fd`: to a worker thread, the client's descriptor (the process's table is shared); to a process, the socket comes as the IPC handle. */
+  | { type: 'client'; stream: string; request: HandedRequest; fd?: number }
   | { type: 'stats'; id: number }
   | { type: 'metrics'; id: number }
   /** To the owner of `stream`: a JPEG of its latest keyframe, for the console. */

@@ -22,7 +22,7 @@ const NUMBERS = {
 
 /** Keys whose values are names from a list, where case never mattered to a reader. */
 const WORDS = {
-  top: ['workers'],
+  top: ['workers', 'worker_mode'],
   feeds: ['mode', 'resurrect'],
   streams: ['type', 'client', 'join', 'resurrect'],
 };

@@ -17,6 +17,7 @@ export function renderConfig(config: ServerConfig): string {
     log_max_bytes: config.logMaxBytes,
     log_keep: config.logKeep,
     workers: config.workers,
+    worker_mode: config.workerMode,
     strict: config.strict,
     stat_clients: config.statClients,
     max_lag: config.maxLagSeconds,

@@ -29,6 +29,7 @@ export function resolveConfig(raw: RawConfig, configFile: string, findings: Load
     ...(raw.logdir === undefined ? {} : { logdir: resolveLogdir(raw.logdir, configFile) }),
     pages: { ...raw.pages },
     workers: raw.workers === 'auto' ? os.availableParallelism() : raw.workers,
+    workerMode: raw.worker_mode,
     statClients: raw.stat_clients,
     logMaxBytes: raw.log_max_bytes,
     logKeep: raw.log_keep,

@@ -374,6 +374,12 @@ export const ConfigSchema = z
         )
         .default('auto')
         .describe('Worker processes carrying programs and clients. auto: one per CPU core.'),
+      worker_mode: z
+        .enum(['process', 'thread'], says('must be process or thread'))
+        .default('process')
+        .describe(
+          'process: each worker is a process of its own (a crash or OOM ends only that worker). thread: workers are threads of the one server process (~15 MB each instead of ~55); needs the native addon, else process.',
+        ),
       max_lag: z
         .number(SECONDS)
         .positive(SECONDS)

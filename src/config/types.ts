@@ -125,6 +125,8 @@ export interface ServerConfig {
   pages: PagesConfig;
   /** Worker processes carrying pipelines and clients; resolved to a number (default: CPU count). */
   workers: number;
+  /** Workers as processes (isolated) or as threads of the primary's process (smaller). */
+  workerMode: 'process' | 'thread';
   /** Show the per-client list on /stat (off by default: it lists client addresses). */
   statClients: boolean;
   /** Bytes a program's stderr log may grow to before it is rotated. */

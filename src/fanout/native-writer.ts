@@ -54,7 +54,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ADDON = 'fanout_writer.node';
 
 /** Where the addon may be, best first: the install's own build, then the shipped prebuilt one. */
-function candidates(): string[] {
+export function addonCandidates(): string[] {
   return [`${ROOT}build/Release/${ADDON}`, `${ROOT}prebuilds/${process.platform}-${process.arch}/${ADDON}`];
 }
 
@@ -63,7 +63,7 @@ function isAddon(value: unknown): value is Addon {
 }
 
 /** Loads the first addon that works; a reason per candidate that did not. */
-export function chooseWriter(env: NodeJS.ProcessEnv = process.env, paths: readonly string[] = candidates()): WriterChoice {
+export function chooseWriter(env: NodeJS.ProcessEnv = process.env, paths: readonly string[] = addonCandidates()): WriterChoice {
   const wanted = env.VOYANDZ_NATIVE_WRITER;
   if (wanted === '0') return { kind: 'js', method: null, why: 'VOYANDZ_NATIVE_WRITER=0', send: null };
   // Descriptors are what the native writer writes to; Windows sockets have none.

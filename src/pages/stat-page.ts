@@ -144,12 +144,19 @@ document.getElementById('live').textContent='live';
 },1000);
 })();`;
 
+/** Threads have no RSS of their own: the process's (primary and workers) is shown once. */
+function workersLine(s: ClusterStats['server']): string {
+  return s.workerMode === 'thread'
+    ? `worker mode: thread · ${s.workers} threads of process ${s.pid} · process RSS ${escapeHtml(formatBytes(s.rss))}`
+    : `worker mode: process · primary ${s.pid} RSS ${escapeHtml(formatBytes(s.rss))}`;
+}
+
 /** The operator's console: complete without JavaScript; with it, it updates in place every second. */
 export function renderStatPage(stats: ClusterStats, config: ServerConfig, history: StatHistory): string {
   const s = stats.server;
   const now = Date.parse(s.now);
   const workers = stats.workers
-    .map((w) => `<tr>${td(w.id, true)}${td(w.pid, true)}${td(w.clients, true)}${td(formatBytes(w.rss), true)}</tr>`)
+    .map((w) => `<tr>${td(w.id, true)}${td(w.pid, true)}${td(w.clients, true)}${td(w.rss === null ? '—' : formatBytes(w.rss), true)}</tr>`)
     .join('\n');
   const body = `<header class="top"><h1>${escapeHtml(s.name)}</h1><span id="live" class="sub">static</span></header>
 <main id="console">
@@ -160,6 +167,7 @@ export function renderStatPage(stats: ClusterStats, config: ServerConfig, histor
 <h2>Feeds</h2>
 <section class="cards">${stats.feeds.map((r) => feedCard(r, now)).join('\n') || '<p>No feeds.</p>'}</section>
 <h2>Workers</h2>
+<p class="sub">${workersLine(s)}</p>
 <div class="scroll"><table><tr><th>id</th><th>pid</th><th>clients</th><th>RSS</th></tr>
 ${workers}</table></div>
 ${stats.clients ? clientsTable(stats.clients, now) : ''}

@@ -1,22 +1,24 @@
 import type { Socket } from 'node:net';
 import type { HandedRequest } from '../cluster/messages.js';
 import type { StreamConfig } from '../config/types.js';
+import type { HandedClient } from './worker-link.js';
 
 /**
  * A stream client on its way to a worker.
  *
- * The socket is sent with `keepOpen`, so the primary's descriptor stays open
- * until the worker acknowledges it ('client-received', the worker's first
- * act). A worker may die with the socket still in flight: SIGKILLed a moment
+ * The primary keeps its hold on the connection (worker-link.ts: a process's
+ * socket sent with `keepOpen`, a thread's descriptor number) until the
+ * worker acknowledges it ('client-received', the worker's first act). A
+ * worker may die with the client still in flight: SIGKILLed a moment
  * earlier but not yet reaped, the send fails or the descriptor is lost in its
  * channel. The primary then still holds the connection, at a clean request
  * boundary, and gives it to another worker: the client never sees the death.
- * Once acknowledged, the primary closes its own descriptor (close(2) of our
- * copy only; the connection lives on in the worker).
+ * Once acknowledged, the primary lets go of its hold (a process: close(2) of
+ * our copy only; the connection lives on in the worker).
  */
 export interface Handoff {
   readonly stream: StreamConfig;
-  readonly socket: Socket;
+  readonly client: HandedClient;
   readonly request: HandedRequest;
   /** Workers that failed to take it: never tried again for this client. */
   readonly tried: Set<number>;

@@ -27,6 +27,7 @@ import { LearntMimetypes } from './learnt-mimetypes.js';
 import { Router, type Route } from './router.js';
 import { createRuntimeDir } from './runtime-dir.js';
 import { WorkerPool } from './worker-pool.js';
+import { chooseTransport } from './transport-choice.js';
 
 /** Named by URL, never imported: src/ does not depend on workers/. */
 const WORKER_ENTRY = fileURLToPath(new URL('../../workers/stream-worker.js', import.meta.url));
@@ -72,7 +73,7 @@ export class Primary {
   ) {
     this.config = initial;
     this.router = new Router(initial);
-    this.pool = new WorkerPool(initial, this.runtimeDir, WORKER_ENTRY, log, {
+    this.pool = new WorkerPool(initial, this.runtimeDir, WORKER_ENTRY, chooseTransport(initial.workerMode, log), log, {
       clientGone: (id) => this.gate.release(id),
       handoffLost: (worker) => {
         this.accessMetrics.countHandoffLost();
@@ -124,7 +125,8 @@ export class Primary {
     pool = primary.pool;
     await primary.app.ready();
     await primary.pool.start();
-    log.info({ workers: primary.pool.workerCount, runtimeDir: primary.runtimeDir }, `started ${primary.pool.workerCount} worker process(es)`);
+    const { workerCount, mode } = primary.pool;
+    log.info({ workers: workerCount, workerMode: mode, runtimeDir: primary.runtimeDir }, `started ${workerCount} worker ${mode === 'thread' ? 'thread(s)' : 'process(es)'}`);
     await primary.listen();
     return primary;
   }
@@ -146,9 +148,9 @@ export class Primary {
 
   private applyReload(next: ServerConfig, policy: AccessPolicy): void {
     const config = this.config;
-    if (next.listenaddr !== config.listenaddr || next.listenport !== config.listenport || next.workers !== config.workers) {
-      this.log.warn('listenaddr, listenport and workers take effect only after a restart');
-      next = { ...next, listenaddr: config.listenaddr, listenport: config.listenport, workers: config.workers };
+    if (next.listenaddr !== config.listenaddr || next.listenport !== config.listenport || next.workers !== config.workers || next.workerMode !== config.workerMode) {
+      this.log.warn('listenaddr, listenport, workers and worker_mode take effect only after a restart');
+      next = { ...next, listenaddr: config.listenaddr, listenport: config.listenport, workers: config.workers, workerMode: config.workerMode };
     }
     this.config = next;
     this.gate.apply(next.access, policy);
@@ -158,7 +160,8 @@ export class Primary {
   }
 
   private async stats(): Promise<ClusterStats> {
-    return buildClusterStats(this.learnt.apply(this.config), await this.pool.gatherStats(), this.startedAt);
+    const workers = await this.pool.gatherStats();
+    return buildClusterStats(this.learnt.apply(this.config), workers, this.startedAt, { workerMode: this.pool.mode, rss: process.memoryUsage.rss() });
   }
 
   /** For /readyz: the config is loaded (there is no primary without one); every worker up; accepting. */

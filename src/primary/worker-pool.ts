@@ -1,4 +1,3 @@
-import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -20,16 +19,17 @@ import type { WorkerStats } from '../stats/types.js';
 import type { AccessRules } from '../config/access-types.js';
 import { RestartPolicy } from '../pipeline/restart-policy.js';
 import { stopReading, type Handoff } from './handoff.js';
+import type { WorkerLink, WorkerMode, WorkerTransport } from './worker-link.js';
 
 const NO_RULES: AccessRules = { allow: [], deny: [], users: null, signed: null };
 
 interface WorkerSlot {
   id: number;
-  child: ChildProcess | null;
+  link: WorkerLink | null;
   ready: boolean;
   /** Clients handed to it by request id; the timer runs from when the hand-off is sent until the worker acknowledges it (null otherwise). */
   handed: Map<number, NodeJS.Timeout | null>;
-  /** Hand-offs sent to this worker's current process and not yet acknowledged (see handoff.ts). */
+  /** Hand-offs sent to this worker's current process or thread and not yet acknowledged (see handoff.ts). */
   unacked: Map<number, Handoff>;
   /** Process groups of programs the worker runs, to reap them if it dies. */
   programs: Set<number>;
@@ -56,19 +56,6 @@ const THUMBNAIL_TIMEOUT_MS = 6000;
 const RESPAWN = { initialDelayMs: 100, maxDelayMs: 10_000, stableAfterMs: 30_000 };
 /** A hand-off takes milliseconds; one not acknowledged by then was lost (node gives up after a few retries). */
 const HANDOFF_ACK_MS = 10_000;
-/**
- * V8 grows a busy isolate's young generation to 2 × 16 MB and keeps it: a
- * worker's fan-out garbage is short-lived and small (the ring's chunks are
- * shared), so 2 × 4 MB scavenges it as well. Measured with 6000 clients on
- * one worker: ~40 MB less RSS, CPU per GB unchanged (load-tests/RESULTS.md).
- * An operator's own --max-semi-space-size for the primary wins.
- */
-const WORKER_SEMI_SPACE_MB = 4;
-const workerExecArgv = (): string[] =>
-  process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size'))
-    ? process.execArgv
-    : [...process.execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
-
 /** What the pool tells the primary about the clients it handed over. */
 export interface PoolEvents {
   /** The client of request `id` is gone: closed, never arrived, or its worker died. Called once per id. */
@@ -82,9 +69,9 @@ export interface PoolEvents {
 const NO_EVENTS: PoolEvents = { clientGone: () => undefined, handoffLost: () => undefined, contentTypeLearnt: () => undefined };
 
 /**
- * The primary's view of its worker processes: forks them, tells each which
- * pipelines it owns, hands it client sockets and asks it for stats. Workers
- * are processes, not threads, because only processes can receive sockets.
+ * The primary's view of its workers: starts them (processes or threads, see
+ * worker-link.ts), tells each which pipelines it owns, hands it clients and
+ * asks it for stats.
  */
 export class WorkerPool {
   private readonly slots: WorkerSlot[] = [];
@@ -101,18 +88,23 @@ export class WorkerPool {
     config: ServerConfig,
     private readonly runtimeDir: string,
     private readonly entry: string,
+    private readonly transport: WorkerTransport,
     private readonly log: Logger,
     private readonly events: PoolEvents = NO_EVENTS,
   ) {
     this.config = config;
     this.assign(config);
     for (let id = 0; id < config.workers; id++) {
-      this.slots.push({ id, child: null, ready: false, handed: new Map(), unacked: new Map(), programs: new Set(), lastMetrics: null, restartTimer: null, respawn: new RestartPolicy(RESPAWN), spawnedAt: 0 });
+      this.slots.push({ id, link: null, ready: false, handed: new Map(), unacked: new Map(), programs: new Set(), lastMetrics: null, restartTimer: null, respawn: new RestartPolicy(RESPAWN), spawnedAt: 0 });
     }
   }
 
   start(): Promise<void> {
     return Promise.all(this.slots.map((slot) => this.spawn(slot))).then(() => undefined);
+  }
+
+  get mode(): WorkerMode {
+    return this.transport.mode;
   }
 
   get workerCount(): number {
@@ -121,7 +113,7 @@ export class WorkerPool {
 
   /** Workers that are up and set up (ready for clients). */
   get readyCount(): number {
-    return this.slots.filter((slot) => slot.ready && slot.child?.connected === true).length;
+    return this.slots.filter((slot) => slot.ready && slot.link?.connected === true).length;
   }
 
   /** Apply a reloaded config: unchanged pipelines keep their owner and keep running. */
@@ -138,13 +130,17 @@ export class WorkerPool {
    */
   dispatch(stream: StreamConfig, socket: Socket, request: HandedRequest): boolean {
     stopReading(socket);
-    return this.send({ stream, socket, request, tried: new Set() });
+    const tried = new Set<number>();
+    // Before the socket is given up (a thread's is closed once its descriptor is copied).
+    if (!this.targetOf({ stream, tried })) return false;
+    const client = this.transport.adopt(socket);
+    return client !== null && this.send({ stream, client, request, tried });
   }
 
   /** The worker for a hand-off, among those that have not failed it; undefined when none is ready. */
-  private targetOf(handoff: Handoff): WorkerSlot | undefined {
+  private targetOf(handoff: Pick<Handoff, 'stream' | 'tried'>): WorkerSlot | undefined {
     const usable = (slot: WorkerSlot | undefined): slot is WorkerSlot =>
-      slot !== undefined && slot.ready && slot.child?.connected === true && !handoff.tried.has(slot.id);
+      slot !== undefined && slot.ready && slot.link?.connected === true && !handoff.tried.has(slot.id);
     const { stream } = handoff;
     const owner = this.slots.at(entryOf(this.ownerOf, streamId(stream.name)) ?? 0);
     if (stream.type !== 'stream' || stream.client !== 'shared') return usable(owner) ? owner : undefined;
@@ -157,22 +153,16 @@ export class WorkerPool {
 
   private send(handoff: Handoff): boolean {
     const slot = this.targetOf(handoff);
-    const child = slot?.child;
-    if (!slot || !child) return false;
+    const link = slot?.link;
+    if (!slot || !link) return false;
     const { id } = handoff.request;
     const unacked = slot.unacked;
     slot.handed.set(id, null);
     unacked.set(id, handoff);
-    const message: PrimaryToWorker = { type: 'client', stream: handoff.stream.name, request: handoff.request };
-    try {
-      child.send(message, handoff.socket, { keepOpen: true }, (error) => {
-        if (error) this.bounce(slot, unacked, handoff);
-        else this.awaitAck(slot, handoff);
-      });
-    } catch {
-      // A socket closed in the meantime has no handle to send.
-      this.bounce(slot, unacked, handoff);
-    }
+    link.handOver({ type: 'client', stream: handoff.stream.name, request: handoff.request }, handoff.client, (ok) => {
+      if (!ok) this.bounce(slot, unacked, handoff);
+      else if (link.lossy) this.awaitAck(slot, handoff);
+    });
     return true;
   }
 
@@ -204,11 +194,11 @@ export class WorkerPool {
     if (timer) clearTimeout(timer);
     slot.handed.delete(id);
     handoff.tried.add(slot.id);
-    if (!this.stopping && !handoff.socket.destroyed && this.send(handoff)) {
+    if (!this.stopping && handoff.client.open && this.send(handoff)) {
       this.log.debug({ worker: slot.id, client: id }, 'hand-off given to another worker');
       return;
     }
-    handoff.socket.destroy();
+    handoff.client.close();
     this.events.clientGone(id);
   }
 
@@ -241,8 +231,8 @@ export class WorkerPool {
   /** Ends the connection of the client handed over as request `id`; false when no worker holds it. */
   kick(id: number): boolean {
     const slot = this.slots.find((s) => s.handed.has(id));
-    if (!slot?.child?.connected) return false;
-    slot.child.send({ type: 'kick', clientId: id } satisfies PrimaryToWorker);
+    if (!slot?.link?.connected) return false;
+    slot.link.send({ type: 'kick', clientId: id });
     return true;
   }
 
@@ -252,14 +242,7 @@ export class WorkerPool {
     await Promise.all(
       this.slots.map(async (slot) => {
         if (slot.restartTimer) clearTimeout(slot.restartTimer);
-        const child = slot.child;
-        if (!child || child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        if (child.connected) child.send({ type: 'shutdown' } satisfies PrimaryToWorker);
-        else child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(timer);
+        await slot.link?.stop(graceMs);
       }),
     );
     for (const slot of this.slots) this.reapPrograms(slot);
@@ -286,56 +269,43 @@ export class WorkerPool {
   }
 
   private sendSetup(slot: WorkerSlot): void {
-    if (slot.child?.connected) slot.child.send({ type: 'setup', setup: this.setupFor(slot) } satisfies PrimaryToWorker);
+    if (slot.link?.connected) slot.link.send({ type: 'setup', setup: this.setupFor(slot) });
   }
 
   private spawn(slot: WorkerSlot): Promise<void> {
     slot.restartTimer = null;
     slot.spawnedAt = performance.now();
-    const child = fork(this.entry, [], {
-      execArgv: workerExecArgv(),
-      env: { ...process.env, VOYANDZ_WORKER_ID: String(slot.id) },
-      // Stream bytes never use this channel; JSON is enough for control.
-      serialization: 'json',
-    });
-    slot.child = child;
     slot.ready = false;
     const unacked = new Map<number, Handoff>();
     slot.unacked = unacked;
-    // 'close' comes once the process exited and its channel was read to the
-    // end (every message the worker sent, acknowledgements included): a
-    // hand-off still unacknowledged then never reached it. ('disconnect' is
-    // not emitted at all when the channel ends with a handle in flight.)
-    child.once('close', () => {
-      for (const handoff of [...unacked.values()]) this.bounce(slot, unacked, handoff);
-    });
     return new Promise((resolve) => {
-      // A send to a worker that just died fails with EPIPE / channel closed; its
-      // 'exit' does the cleaning up. Unhandled, the error would take the primary down.
-      child.on('error', (error) => this.log.debug({ worker: slot.id, err: error.message }, 'worker channel error'));
-      child.on('message', (message: WorkerToPrimary) => {
-        this.onMessage(slot, message);
-        if (message.type === 'ready') resolve();
+      const link = this.transport.spawn(slot.id, this.entry, {
+        message: (message) => {
+          this.onMessage(slot, message);
+          if (message.type === 'ready') resolve();
+        },
+        error: (error) => this.log.debug({ worker: slot.id, err: error.message }, `worker ${slot.id}: ${error.message}`),
+        crashed: (error) => this.log.error({ worker: slot.id, err: error }, `worker ${slot.id}: ${error.message}`),
+        // A hand-off still unacknowledged once the worker's messages are all read never reached it.
+        drained: () => {
+          for (const handoff of [...unacked.values()]) this.bounce(slot, unacked, handoff);
+        },
+        exit: (code, signal) => {
+          slot.ready = false;
+          slot.link = null;
+          this.reapPrograms(slot);
+          if (slot.lastMetrics) this.carried.add(slot.lastMetrics);
+          slot.lastMetrics = null;
+          // Hand-offs in flight wait for 'drained' (above), which may come after the exit.
+          for (const id of [...slot.handed.keys()]) if (!unacked.has(id)) this.clientGone(slot, id);
+          resolve();
+          if (this.stopping) return;
+          const error = new VoyandzError('WORKER_EXIT', String(slot.id), String(signal ?? code));
+          this.log.error({ code: error.code, worker: slot.id, exitCode: code, signal }, error.message);
+          slot.restartTimer = setTimeout(() => void this.spawn(slot), slot.respawn.nextDelayMs(performance.now() - slot.spawnedAt));
+        },
       });
-      // fork() fails this way (EMFILE, EAGAIN) without an exit; unhandled, it would end the primary.
-      child.once('error', (error) => {
-        this.log.error({ err: error, worker: slot.id }, `worker ${slot.id}: ${error.message}`);
-        if (child.pid === undefined) child.emit('exit', null, null);
-      });
-      child.once('exit', (code, signal) => {
-        slot.ready = false;
-        slot.child = null;
-        this.reapPrograms(slot);
-        if (slot.lastMetrics) this.carried.add(slot.lastMetrics);
-        slot.lastMetrics = null;
-        // Hand-offs in flight wait for 'close' (above), which may come after the exit.
-        for (const id of [...slot.handed.keys()]) if (!unacked.has(id)) this.clientGone(slot, id);
-        resolve();
-        if (this.stopping) return;
-        const error = new VoyandzError('WORKER_EXIT', String(slot.id), String(signal ?? code));
-        this.log.error({ code: error.code, worker: slot.id, exitCode: code, signal }, error.message);
-        slot.restartTimer = setTimeout(() => void this.spawn(slot), slot.respawn.nextDelayMs(performance.now() - slot.spawnedAt));
-      });
+      slot.link = link;
       this.sendSetup(slot);
     });
   }
@@ -344,7 +314,7 @@ export class WorkerPool {
     switch (message.type) {
       case 'ready':
         slot.ready = true;
-        this.log.debug({ worker: slot.id, pid: slot.child?.pid, bootMs: Math.round(performance.now() - slot.spawnedAt) }, `worker ${slot.id} ready`);
+        this.log.debug({ worker: slot.id, pid: slot.link?.pid, mode: this.transport.mode, bootMs: Math.round(performance.now() - slot.spawnedAt) }, `worker ${slot.id} ready`);
         break;
       case 'client-received': {
         if (slot.handed.has(message.id)) {
@@ -352,8 +322,8 @@ export class WorkerPool {
           if (timer) clearTimeout(timer);
           slot.handed.set(message.id, null);
         }
-        // The worker has the connection: close the primary's copy of the descriptor.
-        slot.unacked.get(message.id)?.socket.destroy();
+        // The worker has the connection: the primary lets go of its hold.
+        slot.unacked.get(message.id)?.client.received();
         slot.unacked.delete(message.id);
         break;
       }
@@ -382,8 +352,8 @@ export class WorkerPool {
     const timer = slot.handed.get(id);
     if (timer) clearTimeout(timer);
     slot.handed.delete(id);
-    // Never acknowledged: the client was lost on the way; close it so it can try again.
-    slot.unacked.get(id)?.socket.destroy();
+    // Never acknowledged (its time ran out, see awaitAck): lost on the way; close it so it can try again.
+    slot.unacked.get(id)?.client.close();
     slot.unacked.delete(id);
     this.events.clientGone(id);
   }
@@ -400,7 +370,7 @@ export class WorkerPool {
 
   /** One question to one worker; null when it is not there or does not answer in time. */
   private ask(slot: WorkerSlot, message: (id: number) => PrimaryToWorker, timeoutMs: number): Promise<Reply | null> {
-    if (!slot.ready || !slot.child?.connected) return Promise.resolve(null);
+    if (!slot.ready || !slot.link?.connected) return Promise.resolve(null);
     const id = this.nextRequestId++;
     return new Promise<Reply | null>((resolve) => {
       const timer = setTimeout(() => finish(null), timeoutMs);
@@ -410,7 +380,7 @@ export class WorkerPool {
         resolve(reply);
       };
       this.pending.set(id, finish);
-      slot.child?.send(message(id));
+      slot.link?.send(message(id));
     });
   }
 }

@@ -50,11 +50,16 @@ export interface ClusterStats {
     now: string;
     uptimeSeconds: number;
     workers: number;
+    /** How the workers run (config worker_mode, or process when threads were impossible). */
+    workerMode: 'process' | 'thread';
+    /** The primary process's RSS: with worker threads, the whole server's. */
+    rss: number;
   };
   totals: { clients: number; bytesSent: number; bitrate: number; droppedForLag: number; restarts: number };
   streams: StreamRow[];
   feeds: FeedRow[];
-  workers: { id: number; pid: number; rss: number; clients: number }[];
+  /** rss: null for threads (see server.rss). */
+  workers: { id: number; pid: number; rss: number | null; clients: number }[];
   clients?: ClientStats[];
 }
 
@@ -63,7 +68,12 @@ function describeMode(mode: FeedMode): string {
 }
 
 /** Merge what every worker reports into one view of the whole server. */
-export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], startedAt: number): ClusterStats {
+export function buildClusterStats(
+  config: ServerConfig,
+  workers: WorkerStats[],
+  startedAt: number,
+  server: { workerMode: 'process' | 'thread'; rss: number },
+): ClusterStats {
   const now = Date.now();
   const sources = new Map<SourceId, SourceStats>();
   for (const w of workers) for (const s of w.sources) sources.set(sourceId(s.kind, s.name), s);
@@ -132,6 +142,8 @@ export function buildClusterStats(config: ServerConfig, workers: WorkerStats[], 
       now: new Date(now).toISOString(),
       uptimeSeconds: Math.round((now - startedAt) / 1000),
       workers: config.workers,
+      workerMode: server.workerMode,
+      rss: server.rss,
     },
     totals: {
       clients: sum(streams, 'clients'),

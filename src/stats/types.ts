@@ -69,7 +69,8 @@ export interface StreamClientStats {
 export interface WorkerStats {
   workerId: number;
   pid: number;
-  rss: number;
+  /** Null for a thread: the RSS is its process's, shared with the primary and the other threads. */
+  rss: number | null;
   sources: SourceStats[];
   streams: StreamClientStats[];
   clients: ClientStats[];

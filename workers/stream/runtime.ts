@@ -78,6 +78,8 @@ export class WorkerRuntime {
 
   constructor(
     readonly workerId: number,
+    /** A thread shares its process's RSS with the primary and the other workers: it reports none of its own. */
+    private readonly mode: 'process' | 'thread',
     private readonly log: Logger,
     private readonly events: RuntimeEvents,
   ) {
@@ -245,7 +247,7 @@ export class WorkerRuntime {
         ) as Record<SpliceReason, number>,
       };
     });
-    return { workerId: this.workerId, pid: process.pid, rss: this.rss(), sources, streams, clients };
+    return { workerId: this.workerId, pid: process.pid, rss: this.mode === 'thread' ? null : this.rss(), sources, streams, clients };
   }
 
   /** Ends the connection of client `id` (the primary's request id); false when this worker has no such client. */

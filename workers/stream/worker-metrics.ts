@@ -19,9 +19,10 @@ export class WorkerMetrics {
 
   constructor(
     workerId: number,
+    mode: 'process' | 'thread',
     private readonly read: () => WorkerStats,
   ) {
-    collectProcessMetrics(this.registry, processLabels(workerId));
+    collectProcessMetrics(this.registry, processLabels(workerId), mode === 'thread');
     const registers = [this.registry];
     const stats = (): WorkerStats => (this.snapshot ??= this.read());
 
