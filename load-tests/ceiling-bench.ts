@@ -142,7 +142,7 @@ interface ManyStreamsRow {
 }
 
 /** One slow-reader probe run: the server's RSS with readers only, or with stalled clients among them. */
-export interface SlowReaderRow {
+interface SlowReaderRow {
   stalled: number;
   readers: number;
   /** Stalled clients dropped for lag by the end. */

@@ -147,7 +147,7 @@ function targets(res: CompareResults): string[] {
     // the ring's latest keyframe at once, so what it waits for is the hand-off.
     line(`connect storm: first byte within 100 ms p99`, `${f(p99, 0)} ms (ceiling ${f(ceil, 0)} ms, which waits for the source's next write)`, p99 <= 100);
   }
-  for (const kind of ['voyandz-1', 'voyandz-2'] as const) {
+  for (const kind of ['voyandz-1', 'voyandz-2', 'voyandz-2-thread'] as const) {
     const perK = memoryPerThousand(steady.filter((r) => r.contender === kind));
     if (perK !== null) line(`≤ 20 MB RSS per 1000 clients, ${NAMES[kind]}`, `${f(perK.mb, 1)} MB (RSS from ${perK.from} to ${perK.to} clients, median over repeats)`, perK.mb <= 20);
   }

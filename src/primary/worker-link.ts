@@ -17,8 +17,9 @@ export type WorkerMode = 'process' | 'thread';
  * V8 grows a busy isolate's young generation to 2 × 16 MB and keeps it: a
  * worker's fan-out garbage is short-lived and small (the ring's chunks are
  * shared), so 2 × 4 MB scavenges it as well. Measured with 6000 clients on
- * one worker process: 114 → 93 MB RSS, CPU per GB unchanged. An operator's
- * own --max-semi-space-size given to the primary wins.
+ * one worker process: 114 → 93 MB RSS, CPU per GB within the bench's
+ * run-to-run spread. An operator's own --max-semi-space-size given to the
+ * primary wins.
  */
 const WORKER_SEMI_SPACE_MB = 4;
 const workerExecArgv = (): string[] =>

@@ -4,6 +4,7 @@
  * thread (parentPort; a client arrives as a descriptor number of the shared
  * table, src/primary/worker-link.ts). Everything else in a worker is the same.
  */
+import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { PrimaryToWorker, WorkerToPrimary } from '../../src/cluster/messages.js';
@@ -29,6 +30,16 @@ function threadWorkerId(): number {
   return typeof id === 'number' ? id : 0;
 }
 
+/** The thread acknowledged `fd`, so it is the thread's to close when Node cannot wrap it (not a socket any more). */
+function adopt(fd: number): Socket {
+  try {
+    return new Socket({ fd, readable: true, writable: true });
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
 function threadChannel(port: NonNullable<typeof parentPort>): ParentChannel {
   return {
     mode: 'thread',
@@ -37,7 +48,7 @@ function threadChannel(port: NonNullable<typeof parentPort>): ParentChannel {
     onMessage(handler) {
       port.on('message', (message: PrimaryToWorker) => {
         const fd = message.type === 'client' ? message.fd : undefined;
-        handler(message, fd === undefined ? null : () => new Socket({ fd, readable: true, writable: true }));
+        handler(message, fd === undefined ? null : () => adopt(fd));
       });
     },
   };
