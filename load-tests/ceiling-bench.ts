@@ -308,15 +308,16 @@ async function fanoutRows(opts: CompareOptions, idlePrimaryPerSecond: number): P
   return rows;
 }
 
-/** Added latency p99 of a time-stamped 2 Mbit/s record stream: latency-feed | fanout_ref vs latency-feed as a voyandz stream. */
 /** Rounds of the latency rows: each N is measured this many times on each server, alternating. */
 const LATENCY_ROUNDS = 3;
 
 /**
- * Both servers run side by side (each idle while the other is measured) and
- * the runs alternate, ceiling then voyandz, round after round: whatever else
- * loads the machine then weighs on both alike, where one block each would
- * catch the machine in two different moods.
+ * Added latency of a time-stamped 2 Mbit/s record stream: latency-feed |
+ * fanout_ref vs latency-feed as a voyandz stream. Both servers run side by
+ * side (each idle while the other is measured) and the runs alternate,
+ * ceiling then voyandz, round after round: whatever else loads the machine
+ * then weighs on both alike, where one block each would catch the machine
+ * in two different moods.
  */
 async function latencyRows(opts: CompareOptions): Promise<LatencyCompareRow[]> {
   const rows: LatencyCompareRow[] = [];
