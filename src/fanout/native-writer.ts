@@ -5,16 +5,12 @@
  * kernel allows it, else one send() per socket) or Node's own
  * `socket.write()` per sink.
  *
- * The addon is looked for where the install built it (build/Release), then
- * among the prebuilt binaries shipped in the package
- * (prebuilds/PLATFORM-ARCH). `VOYANDZ_NATIVE_WRITER`: `0` writes everything
+ * The addon is found by native-addon.ts. `VOYANDZ_NATIVE_WRITER`: `0` writes everything
  * through Node, `send` keeps the native writer but without io_uring; unset
  * (or anything else), the best that loads. Either way the choice and its
  * reason are kept for the one log line a worker writes at start.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { addonCandidates, firstAddon } from './native-addon.js';
 
 /** How the native writer makes its sends. */
 type SendMethod = 'io_uring' | 'send';
@@ -49,15 +45,6 @@ export interface WriterChoice {
   send: NativeSend | null;
 }
 
-/** dist/src/fanout → the package root. */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ADDON = 'fanout_writer.node';
-
-/** Where the addon may be, best first: the install's own build, then the shipped prebuilt one. */
-export function addonCandidates(): string[] {
-  return [`${ROOT}build/Release/${ADDON}`, `${ROOT}prebuilds/${process.platform}-${process.arch}/${ADDON}`];
-}
-
 function isAddon(value: unknown): value is Addon {
   return typeof value === 'object' && value !== null && typeof (value as { FanoutWriter?: unknown }).FanoutWriter === 'function';
 }
@@ -68,28 +55,14 @@ export function chooseWriter(env: NodeJS.ProcessEnv = process.env, paths: readon
   if (wanted === '0') return { kind: 'js', method: null, why: 'VOYANDZ_NATIVE_WRITER=0', send: null };
   // Descriptors are what the native writer writes to; Windows sockets have none.
   if (process.platform === 'win32') return { kind: 'js', method: null, why: 'no socket descriptors on Windows', send: null };
-  const require = createRequire(import.meta.url);
-  const failures: string[] = [];
-  for (const path of paths) {
-    if (!existsSync(path)) {
-      failures.push(`${path}: not there`);
-      continue;
-    }
-    try {
-      const addon: unknown = require(path);
-      if (!isAddon(addon)) {
-        failures.push(`${path}: not the fan-out writer (no FanoutWriter)`);
-        continue;
-      }
-      const writer = new addon.FanoutWriter(wanted === 'send' ? 'send' : 'io_uring');
-      const method = writer.method;
-      const why = wanted === 'send' ? `${path}, VOYANDZ_NATIVE_WRITER=send` : method === 'send' ? `${path}, io_uring not available` : path;
-      return { kind: 'native', method, why, send: writer };
-    } catch (error) {
-      failures.push(`${path}: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`);
-    }
-  }
-  return { kind: 'js', method: null, why: failures.join('; '), send: null };
+  const found = firstAddon(paths, (addon, path): WriterChoice | { unusable: string } => {
+    if (!isAddon(addon)) return { unusable: 'not the fan-out writer (no FanoutWriter)' };
+    const writer = new addon.FanoutWriter(wanted === 'send' ? 'send' : 'io_uring');
+    const method = writer.method;
+    const why = wanted === 'send' ? `${path}, VOYANDZ_NATIVE_WRITER=send` : method === 'send' ? `${path}, io_uring not available` : path;
+    return { kind: 'native', method, why, send: writer };
+  });
+  return 'value' in found ? found.value : { kind: 'js', method: null, why: found.why, send: null };
 }
 
 /** For a log line: `native, io_uring` or `js`. */

@@ -6,9 +6,7 @@
  * between processes. `VOYANDZ_NATIVE_DUP=0` makes it unavailable (to test
  * the fall-back to worker processes).
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { addonCandidates } from '../fanout/native-writer.js';
+import { addonCandidates, firstAddon } from '../fanout/native-addon.js';
 
 export type DupDescriptor = (fd: number) => number;
 
@@ -26,20 +24,9 @@ function dupOf(addon: unknown): DupDescriptor | null {
 export function chooseDup(env: NodeJS.ProcessEnv = process.env, paths: readonly string[] = addonCandidates()): DupChoice {
   if (env.VOYANDZ_NATIVE_DUP === '0') return { dup: null, why: 'VOYANDZ_NATIVE_DUP=0' };
   if (process.platform === 'win32') return { dup: null, why: 'no socket descriptors on Windows' };
-  const require = createRequire(import.meta.url);
-  const failures: string[] = [];
-  for (const path of paths) {
-    if (!existsSync(path)) {
-      failures.push(`${path}: not there`);
-      continue;
-    }
-    try {
-      const dup = dupOf(require(path));
-      if (dup) return { dup, why: path };
-      failures.push(`${path}: an older addon without dupCloexec`);
-    } catch (error) {
-      failures.push(`${path}: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`);
-    }
-  }
-  return { dup: null, why: failures.join('; ') };
+  const found = firstAddon(paths, (addon, path): DupChoice | { unusable: string } => {
+    const dup = dupOf(addon);
+    return dup ? { dup, why: path } : { unusable: 'an older addon without dupCloexec' };
+  });
+  return 'value' in found ? found.value : { dup: null, why: found.why };
 }
