@@ -1,12 +1,14 @@
 /**
- * The default `npm run bench`: voyandz (1 worker, 2 workers) next to the C
+ * The default `npm run bench`: voyandz (1 and 2 worker threads, 2 worker
+ * processes) next to the C
  * ceiling (fanout_ref), same source, same load client, same run, so every
  * figure is also a ratio measured minutes apart at most. Each fan-out run:
  *
  *   0 ──ramp── R ──settle── R+S ══steady window W══ R+S+W ── end
  *
  * "ramp" = the connect storm: CPU from the first connect to 1 s after the
- * last (the primary's share of it, less its idle rate, per connection);
+ * last (the primary's share of it, less its idle rate, per connection; with
+ * worker threads the primary is the process's main thread);
  * "steady" = CPU over the window ÷ bytes the kernel had acknowledged on the
  * server's port over the same window (ss). CPU is
  * user + system of every server process from /proc (primary and workers;
@@ -27,11 +29,12 @@ import { runStreamload } from './streamload-run.js';
 import { summarize } from './stats.js';
 
 /**
+ * voyandz as it ships: `worker_mode: thread` (workers are threads of the one server process);
+ * `-process`: with `worker_mode: process` (a process per worker);
  * `-js`: the same server with VOYANDZ_NATIVE_WRITER=0, to show what the native fan-out writer buys in the same run;
- * `-send`: with VOYANDZ_NATIVE_WRITER=send, the native writer without io_uring;
- * `-thread`: with `worker_mode: thread` (workers are threads of the one server process).
+ * `-send`: with VOYANDZ_NATIVE_WRITER=send, the native writer without io_uring.
  */
-export type Contender = 'ceiling' | 'voyandz-1' | 'voyandz-2' | 'voyandz-1-js' | 'voyandz-2-js' | 'voyandz-1-send' | 'voyandz-2-thread';
+export type Contender = 'ceiling' | 'voyandz-1' | 'voyandz-2' | 'voyandz-1-process' | 'voyandz-2-process' | 'voyandz-1-js' | 'voyandz-2-js' | 'voyandz-1-send';
 const SOURCES = /ffmpeg|latency-feed/;
 const LAT_RATE = 50;
 const LAT_BITRATE = 2_000_000;
@@ -62,9 +65,11 @@ export interface CompareOptions {
 
 export type BenchPart = 'idle' | 'fanout' | 'storm' | 'latency' | 'many' | 'slow' | 'profile';
 export const BENCH_PARTS: readonly BenchPart[] = ['idle', 'fanout', 'storm', 'latency', 'many', 'slow', 'profile'];
-export const CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js', 'voyandz-2-js', 'voyandz-1-send', 'voyandz-2-thread'];
+export const CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-process', 'voyandz-2-process', 'voyandz-1-js', 'voyandz-2-js', 'voyandz-1-send'];
 /** What `npm run bench` runs unless told otherwise. */
-export const DEFAULT_CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-1-js', 'voyandz-2-thread'];
+export const DEFAULT_CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-2-process', 'voyandz-1-js'];
+
+const modeOf = (kind: Exclude<Contender, 'ceiling'>): WorkerMode => (kind.endsWith('-process') ? 'process' : 'thread');
 
 export interface FanoutRow {
   contender: Contender;
@@ -175,9 +180,15 @@ function serverCpu(server: ServerUnderTest): CpuSnapshot {
   return cpuSnapshot([server.pid], SOURCES);
 }
 
-function pidCpu(a: CpuSnapshot, b: CpuSnapshot, pid: number): number {
-  const x = a.perPid.get(pid) ?? [0, 0];
-  const y = b.perPid.get(pid) ?? x;
+/**
+ * The primary's CPU between two snapshots. With worker threads it is the
+ * process's main thread (the primary's event loop) alone: the process is
+ * the whole server.
+ */
+function primaryCpu(a: CpuSnapshot, b: CpuSnapshot, pid: number, mode: WorkerMode): number {
+  const of = (s: CpuSnapshot): Map<number, [number, number]> => (mode === 'thread' ? s.mainThread : s.perPid);
+  const x = of(a).get(pid) ?? [0, 0];
+  const y = of(b).get(pid) ?? x;
   return y[0] + y[1] - x[0] - x[1];
 }
 
@@ -188,7 +199,7 @@ function tsConfig(media: Media, name = 'ts'): string {
 async function start(kind: Contender, opts: CompareOptions, body: () => string, ceilingSource: () => string[], contentType = 'video/mp2t'): Promise<ServerUnderTest> {
   if (kind === 'ceiling') return startCeiling(opts.tools.fanoutRef, ceilingSource(), contentType);
   const writer = kind.endsWith('-js') ? '0' : kind.endsWith('-send') ? 'send' : null;
-  const mode = kind.endsWith('-thread') ? 'worker_mode: thread\n' : '';
+  const mode = `worker_mode: ${modeOf(kind)}\n`;
   return startVoyandz({ dir: opts.dir, workers: kind.startsWith('voyandz-1') ? 1 : 2, readyPath: '/stat.json', body: mode + body(), ...(writer === null ? {} : { env: { VOYANDZ_NATIVE_WRITER: writer } }) });
 }
 
@@ -196,7 +207,7 @@ const IDLE_SETTLE_MS = 40_000;
 
 /** Primary CPU per second with no client, on a 2-worker server at rest; also its idle RSS. */
 async function idleRow(opts: CompareOptions, mode: WorkerMode, seconds = 20): Promise<IdleRow> {
-  const server = await start(mode === 'thread' ? 'voyandz-2-thread' : 'voyandz-2', opts, () => `streams:\n${tsConfig(opts.media)}`, () => []);
+  const server = await start(mode === 'process' ? 'voyandz-2-process' : 'voyandz-2', opts, () => `streams:\n${tsConfig(opts.media)}`, () => []);
   try {
     // Start-up work is not idling: the config thread's 5 s linger and its exit, the forks, and V8's
     // memory reducer, whose GCs shrink each heap in the half minute after start (measured: the primary
@@ -209,7 +220,7 @@ async function idleRow(opts: CompareOptions, mode: WorkerMode, seconds = 20): Pr
     return {
       workers: 2,
       mode,
-      primaryCpuPercent: (pidCpu(a, b, server.pid) / seconds) * 100,
+      primaryCpuPercent: (primaryCpu(a, b, server.pid, mode) / seconds) * 100,
       treeCpuPercent: (cpuBetween(a, b).total / seconds) * 100,
       rssMB: treeRss([server.pid], SOURCES) / 1e6,
       pssMB: tree.reduce((sum, pid) => sum + pssOf(pid), 0) / 1e6,
@@ -224,7 +235,7 @@ async function idleRow(opts: CompareOptions, mode: WorkerMode, seconds = 20): Pr
   }
 }
 
-async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, storm: boolean, opts: CompareOptions, idlePrimaryPerSecond: number, repeat: number): Promise<FanoutRow> {
+async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, storm: boolean, opts: CompareOptions, idlePrimaryPerSecond: (mode: WorkerMode) => number, repeat: number): Promise<FanoutRow> {
   const ramp = storm ? 1 : opts.rampSeconds;
   const w0 = ramp + opts.settleSeconds;
   const w1 = w0 + opts.windowSeconds;
@@ -249,9 +260,8 @@ async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, st
   const steadyCpu = snaps.a && snaps.b ? cpuBetween(snaps.a, snaps.b).total : Number.NaN;
   const windowBytes = snaps.bytesB - snaps.bytesA;
   const rampCpu = snaps.r0 && snaps.r1 ? cpuBetween(snaps.r0, snaps.r1).total : Number.NaN;
-  // With worker threads the primary's process is the whole server: its share is not the primary's.
-  const primaryApart = kind !== 'ceiling' && !kind.endsWith('-thread');
-  const primaryRamp = primaryApart && snaps.r0 && snaps.r1 ? pidCpu(snaps.r0, snaps.r1, server.pid) : null;
+  const mode = kind === 'ceiling' ? null : modeOf(kind);
+  const primaryRamp = mode !== null && snaps.r0 && snaps.r1 ? primaryCpu(snaps.r0, snaps.r1, server.pid, mode) : null;
   return {
     contender: kind,
     clients: n,
@@ -265,9 +275,9 @@ async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, st
     steadyGbps: (windowBytes * 8) / opts.windowSeconds / 1e9,
     steadyCpuPerGB: steadyCpu / (windowBytes / 1e9),
     steadyCpuPercent: (steadyCpu / opts.windowSeconds) * 100,
-    steadyPrimaryCpuPercent: primaryApart && snaps.a && snaps.b ? (pidCpu(snaps.a, snaps.b, server.pid) / opts.windowSeconds) * 100 : null,
+    steadyPrimaryCpuPercent: mode !== null && snaps.a && snaps.b ? (primaryCpu(snaps.a, snaps.b, server.pid, mode) / opts.windowSeconds) * 100 : null,
     rampCpuSeconds: rampCpu,
-    primaryMsPerConnection: primaryRamp === null ? null : (Math.max(0, primaryRamp - idlePrimaryPerSecond * rampEnd) / n) * 1000,
+    primaryMsPerConnection: primaryRamp === null || mode === null ? null : (Math.max(0, primaryRamp - idlePrimaryPerSecond(mode) * rampEnd) / n) * 1000,
     ttfbP50Ms: report.ttfbP50Ms,
     ttfbP99Ms: report.ttfbP99Ms,
     rssMB: snaps.rss / 1e6,
@@ -276,7 +286,7 @@ async function fanoutRun(server: ServerUnderTest, kind: Contender, n: number, st
 }
 
 /** One server per contender, every size in turn; repeats restart it. */
-async function fanoutRows(opts: CompareOptions, idlePrimaryPerSecond: number): Promise<FanoutRow[]> {
+async function fanoutRows(opts: CompareOptions, idlePrimaryPerSecond: (mode: WorkerMode) => number): Promise<FanoutRow[]> {
   const rows: FanoutRow[] = [];
   for (let r = 1; r <= opts.repeat; r++) {
     for (const kind of opts.contenders) {
@@ -506,7 +516,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
     idle = await measure('process');
     idleThread = await measure('thread');
   }
-  const fanout = await fanoutRows(opts, (idle?.primaryCpuPercent ?? 0) / 100);
+  const fanout = await fanoutRows(opts, (mode) => ((mode === 'thread' ? idleThread : idle)?.primaryCpuPercent ?? 0) / 100);
   const latency = opts.parts.has('latency') && opts.latencyClients.length > 0 ? await latencyRows(opts) : [];
   const many = opts.parts.has('many') && opts.manyStreams > 0 ? await manyStreamsRows(opts, idle?.rssMB ?? null) : [];
   const slow = opts.parts.has('slow') ? await slowReaderRows(opts) : [];

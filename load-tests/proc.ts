@@ -26,9 +26,9 @@ interface ProcStat {
   stime: number;
 }
 
-function readStat(pid: number): ProcStat | null {
+function readStat(pid: number, tid: number | null = null): ProcStat | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const stat = readFileSync(tid === null ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'latin1');
     // Fields after the command name, which may hold spaces and parentheses.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { pid, state: f[0] ?? '?', ppid: Number(f[1]), pgrp: Number(f[2]), utime: Number(f[11]), stime: Number(f[12]) };
@@ -101,6 +101,8 @@ export function processTree(roots: readonly number[]): number[] {
 export interface CpuSnapshot {
   /** pid → [user s, system s] */
   readonly perPid: Map<number, [number, number]>;
+  /** Of each root: its main thread alone (task tid = pid), [user s, system s]. */
+  readonly mainThread: Map<number, [number, number]>;
 }
 
 /** Command line of a process, arguments joined by spaces; '' when it is gone. */
@@ -128,7 +130,12 @@ export function cpuSnapshot(roots: readonly number[], exclude: RegExp | null = n
     const st = readStat(pid);
     if (st) perPid.set(pid, [st.utime / CLK_TCK, st.stime / CLK_TCK]);
   }
-  return { perPid };
+  const mainThread = new Map<number, [number, number]>();
+  for (const pid of roots) {
+    const st = readStat(pid, pid);
+    if (st) mainThread.set(pid, [st.utime / CLK_TCK, st.stime / CLK_TCK]);
+  }
+  return { perPid, mainThread };
 }
 
 /**

@@ -41,7 +41,8 @@ export async function profileRow(
     workers: 1,
     readyPath: '/stat.json',
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
-    body: `max_lag: 10\nstreams:\n  ts:\n    command: ${ts}\n    mimetype: video/mp2t\n`,
+    // A worker process of its own: its profile is a file of its own (found by its pid).
+    body: `worker_mode: process\nmax_lag: 10\nstreams:\n  ts:\n    command: ${ts}\n    mimetype: video/mp2t\n`,
     env: { VOYANDZ_NATIVE_WRITER: writer === 'js' ? '0' : writer },
   });
   let workers: number[] = [];

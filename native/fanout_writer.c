@@ -32,6 +32,21 @@
 // descriptor table, so the primary hands a client to a worker thread by
 // this number; Node has no dup of its own. Throws with the errno's text.
 //
+//   dupCloexecTo(fd: number, target: number): number
+//
+// The same copy, at the number `target` (dup3 with O_CLOEXEC: whatever
+// `target` was is closed first, atomically). The primary keeps a spare
+// descriptor and copies a client's socket onto it, so a hand-off needs no
+// free descriptor, and the client's copy sits low in the table.
+//
+//   reapChild(pid: number): boolean
+//
+// waitpid(pid, WNOHANG): true once `pid` is no longer a child to wait for
+// (reaped now, or by someone else before: ECHILD), false while it runs. The
+// programs of a worker thread that died are children of this process that
+// no event loop waits for any more (libuv reaps only the children its own
+// loop spawned): the primary kills them, then reaps them with this.
+//
 // Each writer has its own ring; Node-API only (ABI-stable): one binary
 // serves every Node version >= 18.
 #define _GNU_SOURCE
@@ -45,6 +60,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #if defined(__linux__) && defined(__has_include)
@@ -333,6 +349,40 @@ static napi_value dup_cloexec(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value dup_cloexec_to(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, target;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_int32(env, argv[1], &target) != napi_ok || fd < 0 || target < 0 || fd == target)
+    return fail(env, "dupCloexecTo(fd: a descriptor number, target: another one)");
+  int copy;
+  do copy = dup3(fd, target, O_CLOEXEC);
+  while (copy < 0 && errno == EINTR);
+  if (copy < 0) {
+    napi_throw_error(env, "ERR_DUP", strerror(errno));
+    return NULL;
+  }
+  napi_value result;
+  napi_create_int32(env, copy, &result);
+  return result;
+}
+
+static napi_value reap_child(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t pid;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0)
+    return fail(env, "reapChild(pid: a process id > 0)");
+  int status;
+  pid_t got;
+  do got = waitpid(pid, &status, WNOHANG);
+  while (got < 0 && errno == EINTR);
+  napi_value result;
+  napi_get_boolean(env, got == pid || (got < 0 && errno == ECHILD), &result);
+  return result;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_property_descriptor props[] = {
       {"sendAll", NULL, send_all, NULL, NULL, NULL, napi_default_method, NULL},
@@ -344,5 +394,11 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value dup;
   if (napi_create_function(env, "dupCloexec", NAPI_AUTO_LENGTH, dup_cloexec, NULL, &dup) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "dupCloexec", dup) != napi_ok) return NULL;
+  napi_value dup_to;
+  if (napi_create_function(env, "dupCloexecTo", NAPI_AUTO_LENGTH, dup_cloexec_to, NULL, &dup_to) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "dupCloexecTo", dup_to) != napi_ok) return NULL;
+  napi_value reap;
+  if (napi_create_function(env, "reapChild", NAPI_AUTO_LENGTH, reap_child, NULL, &reap) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "reapChild", reap) != napi_ok) return NULL;
   return exports;
 }

@@ -26,7 +26,7 @@ const DEFAULTS = {
   listenport: 8090,
   pages: { home: true, stat: true, config: false },
   workers: os.availableParallelism(),
-  workerMode: 'process' as const,
+  workerMode: 'thread' as const,
   statClients: false,
   logMaxBytes: 10 * 1024 * 1024,
   logKeep: 3,

@@ -5,10 +5,10 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from './helpers/server.js';
-import { capture, ffprobe, getText, save, sleep, waitFor, type Capture } from './helpers/clients.js';
+import { capture, ffprobe, getText, save, sleep, waitFor } from './helpers/clients.js';
 import { openRequest, type OpenRequest } from './helpers/http-raw.js';
 import { firstFrame } from './helpers/join.js';
-import { parsePrometheus, type Sample } from './helpers/metrics.js';
+import { assertCountersRose, counterNames, longestSilence, metrics, timedCapture } from './helpers/owner-death.js';
 import { isProcessAlive, processTree } from '../load-tests/proc.js';
 
 const X264_TS = '-c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p -f mpegts';
@@ -23,33 +23,6 @@ async function stat(server: RunningServer): Promise<Stat> {
   return JSON.parse((await getText(server.url('/stat.json'))).text) as Stat;
 }
 
-async function metrics(server: RunningServer): Promise<Sample[]> {
-  return parsePrometheus((await getText(server.url('/metrics'))).text);
-}
-
-async function counterNames(server: RunningServer): Promise<Set<string>> {
-  const text = (await getText(server.url('/metrics'))).text;
-  return new Set([...text.matchAll(/^# TYPE (\S+) counter$/gm)].map((m) => m[1]));
-}
-
-/** Every counter series seen before has a value at least as high after. */
-function assertCountersRose(counters: Set<string>, before: Sample[], after: Sample[], when: string): void {
-  const key = (s: Sample): string => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`;
-  const later = new Map(after.map((s) => [key(s), s.value]));
-  for (const s of before) {
-    if (!counters.has(s.name)) continue;
-    const value = later.get(key(s));
-    assert.ok(value !== undefined && value >= s.value, `${when}: ${key(s)} went from ${s.value} to ${value}`);
-  }
-}
-
-/** A capture that notes when each chunk arrived (ms since `t0`). */
-function timedCapture(server: RunningServer, ms: number, t0: number): { done: Promise<Capture>; arrivals: number[] } {
-  const arrivals: number[] = [];
-  const done = capture(server.url('/stream/ts'), { ms }, () => arrivals.push(Date.now() - t0));
-  return { done, arrivals };
-}
-
 test('kill -9 of the worker that runs a stream: clients on the other worker stay and get the stream back; counters never go down', async (t) => {
   const server = await startServer(
     `
@@ -62,12 +35,12 @@ streams:
     command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -
     mimetype: video/mp2t
 `,
-    { workers: 2 },
+    { workers: 2, workerMode: 'process' },
   );
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-faults-'));
   try {
     const t0 = Date.now();
-    const clients = Array.from({ length: 8 }, () => timedCapture(server, 16000, t0));
+    const clients = Array.from({ length: 8 }, () => timedCapture(server.url('/stream/ts'), 16000, t0));
     const spread = await waitFor(async () => {
       const s = await stat(server);
       const ts = s.streams.find((r) => r.name === 'ts');
@@ -92,7 +65,7 @@ streams:
     const kept = clients.filter((c) => (c.arrivals.at(-1) ?? 0) > killedAt + 4000);
     assert.equal(kept.length, survivor.clients, 'every client of the surviving worker stayed connected');
     for (const c of kept) {
-      const gap = Math.max(...c.arrivals.filter((t, i) => t > killedAt - 500 && i > 0).map((t, i, list) => (i === 0 ? 0 : t - (list[i - 1] ?? t))));
+      const gap = longestSilence(c, killedAt);
       assert.ok(gap < 5000, `the stream came back (longest silence ${gap} ms)`);
       t.diagnostic(`a kept client's longest silence around the kill: ${gap} ms`);
     }
@@ -119,7 +92,7 @@ streams:
     command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 -c:v mpeg1video -g 25 -f mpegts -
     mimetype: video/mp2t
 `,
-    { workers: 2 },
+    { workers: 2, workerMode: 'process' },
   );
   const primary = server.process.pid ?? -1;
   const first = openRequest({ port: server.port }, '/stream/ts');
@@ -172,7 +145,7 @@ streams:
     command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 -c:v mpeg1video -g 25 -f mpegts -
     mimetype: video/mp2t
 `,
-    { workers: 1 },
+    { workers: 1, workerMode: 'process' },
   );
   const first = openRequest({ port: server.port }, '/stream/ts');
   let queued: OpenRequest[] = [];
@@ -305,22 +278,42 @@ streams:
   }
 });
 
-test('a primary killed with -9 leaves nothing: its workers stop their programs and remove the runtime folder', async () => {
-  const server = await startServer(`
+for (const mode of ['process', 'thread'] as const) {
+  test(`a primary killed with -9 leaves nothing (worker ${mode}s): ${mode === 'process' ? 'its workers stop their programs and remove the runtime folder' : 'its programs end on their broken pipes; the next start removes the runtime folder'}`, async () => {
+    const config = `
 feeds:
   cam:
     command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 ${X264_TS} -metadata comment=faults-orphan -
     mode: autostart
-`, { workers: 2 });
-  const started = await server.waitForLog((l) => typeof l.runtimeDir === 'string');
-  const runtimeDir = String(started.runtimeDir);
-  const tree = await waitFor(() => {
-    const pids = processTree([server.process.pid ?? -1]);
-    return pids.length >= 4 ? pids : undefined; // primary, 2 workers, ffmpeg
+`;
+    const server = await startServer(config, { workers: 2, workerMode: mode });
+    let runtimeDir: string;
+    try {
+      const started = await server.waitForLog((l) => typeof l.runtimeDir === 'string');
+      runtimeDir = String(started.runtimeDir);
+      const tree = await waitFor(() => {
+        const pids = processTree([server.process.pid ?? -1]);
+        // The primary, ffmpeg, and 2 worker processes (threads are no processes).
+        return pids.length >= (mode === 'process' ? 4 : 2) ? pids : undefined;
+      });
+      assert.ok(existsSync(runtimeDir));
+      server.process.kill('SIGKILL');
+      await waitFor(() => tree.every((pid) => !isProcessAlive(pid)) || undefined, 10000);
+    } finally {
+      await server.stop();
+    }
+    if (mode === 'process') {
+      assert.equal(existsSync(runtimeDir), false, 'runtime folder removed');
+      return;
+    }
+    // Nothing of the killed process is left to remove it: the next server does (its pid file names a dead owner).
+    assert.ok(existsSync(runtimeDir), 'the killed server\'s folder is still there');
+    const next = await startServer(config, { workers: 1, workerMode: mode });
+    try {
+      await next.waitForLog((l) => typeof l.runtimeDir === 'string');
+      assert.equal(existsSync(runtimeDir), false, 'the next start removed it');
+    } finally {
+      await next.stop();
+    }
   });
-  assert.ok(existsSync(runtimeDir));
-  server.process.kill('SIGKILL');
-  await waitFor(() => tree.every((pid) => !isProcessAlive(pid)) || undefined, 10000);
-  assert.equal(existsSync(runtimeDir), false, 'runtime folder removed');
-  await server.stop();
-});
+}

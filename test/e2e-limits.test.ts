@@ -140,6 +140,7 @@ streams:
     command: ${program('lim-x', 500)}
     mimetype: application/octet-stream
 `,
+    { workerMode: 'process' },
   );
   try {
     const target = { port: server.port };

@@ -54,7 +54,8 @@ test('a real Prometheus scrapes /metrics: clients and rate() match what clients 
     t.skip('prometheus is not installed (apt-get install -y prometheus)');
     return;
   }
-  const server = await startServer(CONFIG, { workers: 2 });
+  // Worker processes: each has process_* series of its own (threads share the server's).
+  const server = await startServer(CONFIG, { workers: 2, workerMode: 'process' });
   const readers: ReturnType<typeof reader>[] = [];
   let prometheus: TestPrometheus | undefined;
   try {
@@ -120,6 +121,7 @@ test('a real Prometheus scrapes /metrics: clients and rate() match what clients 
       assert.ok((await query(series)).length > 0, `${series} has series`);
     }
     assert.ok((await scalar('voyandz_program_restarts_total{name="ts"}')) >= 1, 'the kill counted as a restart');
+    assert.equal(await scalar(`voyandz_worker_restarts_total{worker="${stat.workers[0]?.id}"}`), 1, 'the worker kill counted');
 
     // promtool agrees with every voyandz_* family (help, type, names), with every series there after all this.
     const ours = text.split('\n').filter((line) => /^(# (HELP|TYPE) )?voyandz_/.test(line)).join('\n') + '\n';

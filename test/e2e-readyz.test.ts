@@ -11,7 +11,7 @@ streams:
     command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 -c:v mpeg1video -f mpegts -
     mimetype: video/mp2t
 `,
-    { workers: 2 },
+    { workers: 2, workerMode: 'process' },
   );
   try {
     const ready = await getText(server.url('/readyz'));

@@ -32,7 +32,7 @@ streams:${copy('ts', 'cam')}${copy('solo', 'cam', '\n    client: exclusive')}
 interface Stat {
   server: { pid: number; workerMode: string; rss: number };
   streams: { name: string; clients: number; pid: number | null }[];
-  workers: { id: number; pid: number; rss: number | null; clients: number }[];
+  workers: { id: number; pid: number; threadId: number | null; rss: number | null; clients: number; restarts: number }[];
   clients?: { stream: string; worker: number }[];
 }
 
@@ -66,6 +66,8 @@ test('worker_mode thread: one process; a shared stream to 22 clients over both t
     for (const w of during.workers) {
       assert.equal(w.pid, serverPid, 'a worker thread runs in the server process');
       assert.equal(w.rss, null, 'no RSS of its own');
+      assert.ok(typeof w.threadId === 'number' && w.threadId > 0, 'its thread id');
+      assert.equal(w.restarts, 0);
       assert.ok(w.clients > 0, `worker ${w.id} carries clients of the shared stream`);
     }
     assert.deepEqual([...new Set((during.clients ?? []).filter((c) => c.stream === 'ts').map((c) => c.worker))].sort(), [0, 1]);
@@ -80,6 +82,8 @@ test('worker_mode thread: one process; a shared stream to 22 clients over both t
     assert.deepEqual(processSeries.map((s) => s.labels.role), ['primary']);
     const heaps = samples.filter((s) => s.name === 'nodejs_heap_size_used_bytes').map((s) => `${s.labels.role}${s.labels.worker}`);
     assert.deepEqual(heaps.sort(), ['primary', 'worker0', 'worker1']);
+    const restarts = samples.filter((s) => s.name === 'voyandz_worker_restarts_total').map((s) => `${s.labels.worker}=${s.value}`);
+    assert.deepEqual(restarts.sort(), ['0=0', '1=0'], 'every worker has its restart series from the start');
 
     const captures = [await first, ...(await Promise.all(others))];
     const reference = captures[0]?.body ?? Buffer.alloc(0);

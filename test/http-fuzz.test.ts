@@ -57,9 +57,10 @@ function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-async function serverPids(server: RunningServer): Promise<number[]> {
-  const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as { server: { pid: number }; workers: { pid: number }[] };
-  return [stat.server.pid, ...stat.workers.map((w) => w.pid)];
+/** The server's processes (one, with worker threads), and how often each worker was restarted. */
+async function serverPids(server: RunningServer): Promise<{ pids: number[]; restarts: number[] }> {
+  const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as { server: { pid: number }; workers: { pid: number; restarts: number }[] };
+  return { pids: [...new Set([stat.server.pid, ...stat.workers.map((w) => w.pid)])], restarts: stat.workers.map((w) => w.restarts) };
 }
 
 test('HTTP fuzz: 2000 mutated request heads; no process dies, no 5xx, descriptors back to baseline', async () => {
@@ -86,7 +87,8 @@ streams:
     // Warm up: the feed runs and every process has its steady descriptors.
     for (const base of BASES) await exchange(server.port, Buffer.from(base, 'latin1'));
     await sleep(3000);
-    const pids = await serverPids(server);
+    const { pids, restarts } = await serverPids(server);
+    assert.deepEqual(restarts, [0, 0]);
     const baseline = pids.map(fdCount);
     const random = prng(20261202);
     const requests = Array.from({ length: 2000 }, () => mutate(BASES[Math.floor(random() * BASES.length)] ?? '', random));
@@ -101,7 +103,7 @@ streams:
     }
     assert.deepEqual(fives.slice(0, 5), [], `${fives.length} requests answered 5xx`);
     assert.ok(pids.every(isProcessAlive), 'every server process kept its pid');
-    assert.deepEqual(await serverPids(server), pids, 'no worker was respawned');
+    assert.deepEqual(await serverPids(server), { pids, restarts }, 'no worker was respawned');
     // Ended responses are reaped within 2 s; page connections time out.
     const settled = await waitFor(() => {
       const now = pids.map(fdCount);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { HandedRequest } from '../src/cluster/messages.js';
-import { chooseDup } from '../src/primary/descriptor-dup.js';
+import { chooseThreadNatives } from '../src/primary/thread-natives.js';
 import { threadTransport } from '../src/primary/worker-link.js';
 import { WorkerPool } from '../src/primary/worker-pool.js';
 import type { StreamConfig } from '../src/config/types.js';
@@ -34,15 +34,16 @@ function answer(client: Socket): Promise<string> {
 }
 
 async function withPool(workers: number, run: (pool: WorkerPool, server: Server, gone: number[], stream: StreamConfig) => Promise<void>): Promise<void> {
-  const choice = chooseDup();
-  assert.ok(choice.dup, `the addon's dupCloexec loads: ${choice.why}`);
+  const choice = chooseThreadNatives();
+  assert.ok(choice.natives, `the addon's dupCloexec and reapChild load: ${choice.why}`);
   const config = load(yaml(`workers: ${workers}`, 'streams:', '  s:', '    command: cat', '    mimetype: text/plain'));
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-link-'));
   const gone: number[] = [];
-  const pool = new WorkerPool(config, dir, FAKE, threadTransport(choice.dup), silent, {
+  const pool = new WorkerPool(config, dir, FAKE, threadTransport(choice.natives), silent, {
     clientGone: (id) => gone.push(id),
     handoffLost: () => undefined,
     contentTypeLearnt: () => undefined,
+    workerRestarting: () => undefined,
   });
   const stream = config.streams.s;
   assert.ok(stream);
@@ -70,6 +71,7 @@ test('thread hand-off: a thread that exits before acknowledging a descriptor lea
     await waitFor(() => gone.includes(1), 5000, 50, 'the client reported gone');
     assert.deepEqual(gone, [1], 'reported once');
     await waitFor(() => pool.readyCount === 2, 5000, 50, 'worker 0 respawned');
+    assert.deepEqual(pool.restarts, [1, 0], 'the restart is counted (a thread keeps the server\'s pid)');
   });
 });
 

@@ -12,7 +12,8 @@ export type RefusalReason =
   | 'max_bandwidth'
   | 'per_ip'
   | 'head_timeout'
-  | 'pending_heads';
+  | 'pending_heads'
+  | 'descriptors';
 
 /** A refused request: the answer (from the errors table) and why. */
 export interface Refusal {

@@ -373,12 +373,12 @@ export const ConfigSchema = z
           says('must be "auto" or an integer >= 1'),
         )
         .default('auto')
-        .describe('Worker processes carrying programs and clients. auto: one per CPU core.'),
+        .describe('Workers (threads or processes, see worker_mode) carrying programs and clients. auto: one per CPU core.'),
       worker_mode: z
         .enum(['process', 'thread'], says('must be process or thread'))
-        .default('process')
+        .default('thread')
         .describe(
-          'process: each worker is a process of its own (a crash or OOM ends only that worker). thread: workers are threads of the one server process (~15 MB each instead of ~55); needs the native addon, else process.',
+          'thread: workers are threads of the one server process (~15 MB each instead of ~55; an uncaught error or heap exhaustion ends only that thread); needs the native addon, else process. process: each worker is a process of its own (kill -9 or a crash in native code ends only that worker).',
         ),
       max_lag: z
         .number(SECONDS)

@@ -123,7 +123,7 @@ export interface ServerConfig {
   listenport: number;
   logdir?: string;
   pages: PagesConfig;
-  /** Worker processes carrying pipelines and clients; resolved to a number (default: CPU count). */
+  /** Workers (threads or processes) carrying pipelines and clients; resolved to a number (default: CPU count). */
   workers: number;
   /** Workers as processes (isolated) or as threads of the primary's process (smaller). */
   workerMode: 'process' | 'thread';

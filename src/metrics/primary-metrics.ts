@@ -16,6 +16,7 @@ import { MonotonicFloor } from './monotonic-floor.js';
 export class PrimaryMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'route' | 'status'>;
+  private readonly workerRestarts: Counter<'worker'>;
   private readonly floor = new MonotonicFloor();
 
   constructor() {
@@ -36,6 +37,21 @@ export class PrimaryMetrics {
       labelNames: ['route', 'status'],
       registers: [this.registry],
     });
+    this.workerRestarts = new Counter({
+      name: 'voyandz_worker_restarts_total',
+      help: 'Workers that died (crash, kill, OOM) and were started again, by worker id',
+      labelNames: ['worker'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Every worker's series from the start, at 0: a rate() or an alert on it needs the series before the first death. */
+  showWorkers(count: number): void {
+    for (let worker = 0; worker < count; worker++) this.workerRestarts.inc({ worker: String(worker) }, 0);
+  }
+
+  countWorkerRestart(worker: number): void {
+    this.workerRestarts.inc({ worker: String(worker) });
   }
 
   countRequest(route: string, status: number): void {

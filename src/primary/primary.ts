@@ -8,9 +8,10 @@ import { ERRORS, VoyandzError } from '../errors.js';
 import type { AccessPolicy } from '../access/policy.js';
 import type { AccessVerdict } from '../access/access-check.js';
 import { Gatekeeper, type AccessTarget } from '../access/gatekeeper.js';
-import type { Refusal } from '../access/refusal.js';
+import { refusal, RETRY_AFTER_SECONDS, type Refusal } from '../access/refusal.js';
 import { AccessMetrics } from '../metrics/access-metrics.js';
 import { guardAccept } from './accept-guard.js';
+import { DescriptorHeadroom, openFilesLimit } from './descriptor-headroom.js';
 import { LogThrottle } from './log-throttle.js';
 import { PendingHeads } from './pending-heads.js';
 import { errorResponse } from '../http/error-response.js';
@@ -62,6 +63,8 @@ export class Primary {
   private stopAcceptGuard: () => void = () => undefined;
   /** Paused by the accept guard (out of file descriptors): not ready for more clients. */
   private acceptPaused = false;
+  /** With worker threads: descriptors kept free for the workers and the pages (see descriptor-headroom.ts). */
+  private readonly headroom: DescriptorHeadroom | null;
   private readonly learnt = new LearntMimetypes();
   private reloads = 0;
   private stopping: Promise<void> | null = null;
@@ -81,7 +84,11 @@ export class Primary {
         if (left !== null) this.log.warn({ code: ERRORS.HANDOFF_LOST.code, worker, left }, ERRORS.HANDOFF_LOST.message(String(worker)));
       },
       contentTypeLearnt: (stream, contentType) => this.learnt.learn(stream, contentType),
+      workerRestarting: (worker) => this.metrics.countWorkerRestart(worker),
     });
+    this.metrics.showWorkers(initial.workers);
+    const limit = this.pool.mode === 'thread' ? openFilesLimit() : null;
+    this.headroom = limit === null ? null : new DescriptorHeadroom(limit);
     this.accessMetrics = new AccessMetrics(this.metrics.registry, {
       counted: () => this.gate.ledger.streams(),
       limits: () => this.gate.streamLimits(Object.keys(this.config.streams)),
@@ -103,7 +110,12 @@ export class Primary {
     });
     this.historyTimer = setInterval(() => void this.sampleHistory(), HISTORY_SAMPLE_MS);
     this.historyTimer.unref();
-    this.server = createServer((socket) =>
+    this.server = createServer((socket) => {
+      if (this.headroom?.exhausted(socket)) {
+        socket.destroy();
+        this.connectionRefused('descriptors', socket);
+        return;
+      }
       serveConnection(socket, {
         route: (head, s) => this.route(head, s),
         onEarlyError: (status, s) => {
@@ -113,8 +125,8 @@ export class Primary {
         onRefused: (reason, s) => this.connectionRefused(reason, s),
         headTimeoutMs: () => this.config.access.headTimeoutSeconds * 1000,
         pending: this.pending,
-      }),
-    );
+      });
+    });
   }
 
   static async start(config: ServerConfig, log: Logger): Promise<Primary> {
@@ -161,7 +173,7 @@ export class Primary {
 
   private async stats(): Promise<ClusterStats> {
     const workers = await this.pool.gatherStats();
-    return buildClusterStats(this.learnt.apply(this.config), workers, this.startedAt, { workerMode: this.pool.mode, rss: process.memoryUsage.rss() });
+    return buildClusterStats(this.learnt.apply(this.config), workers, this.startedAt, { workerMode: this.pool.mode, rss: process.memoryUsage.rss(), workerRestarts: this.pool.restarts });
   }
 
   /** For /readyz: the config is loaded (there is no primary without one); every worker up; accepting. */
@@ -264,6 +276,11 @@ export class Primary {
     const stream = match.stream;
     // HEAD never starts a program: the headers are known from the config (a pull's, from its origin's last answer).
     if (head.method === 'HEAD') return this.respond(streamAnswer(this.learnt.mimetypeOf(stream)), routeLabel, head, socket);
+    if (this.headroom?.low(socket)) {
+      const refused = refusal('descriptors', 'DESCRIPTORS_LOW', String(this.headroom.limit));
+      refused.response.headers['retry-after'] = String(RETRY_AFTER_SECONDS);
+      return this.refuse(refused, routeLabel, head, socket, client);
+    }
     const slot = this.gate.admit(stream.name, client);
     if (!('id' in slot)) return this.refuse(slot, routeLabel, head, socket, client);
     return this.handOff(stream, head, socket, routeLabel, slot.id);
@@ -325,16 +342,17 @@ export class Primary {
   }
 
   /** Connections closed before any request: logged within limits, since they come in floods. */
-  private connectionRefused(reason: 'head_timeout' | 'pending_heads', socket: Socket): void {
+  private connectionRefused(reason: 'head_timeout' | 'pending_heads' | 'descriptors', socket: Socket): void {
     this.accessMetrics.countRefused('other', reason);
     if (reason === 'head_timeout') this.metrics.countRequest('other', 408);
     const left = this.throttle.take(reason);
     if (left === null) return;
-    const code = reason === 'head_timeout' ? ERRORS.HEAD_TIMEOUT.code : ERRORS.PENDING_HEADS.code;
-    const message =
+    const [code, message] =
       reason === 'head_timeout'
-        ? ERRORS.HEAD_TIMEOUT.message(String(this.config.access.headTimeoutSeconds))
-        : ERRORS.PENDING_HEADS.message(String(this.config.access.maxPendingHeads), remoteOf(socket));
+        ? [ERRORS.HEAD_TIMEOUT.code, ERRORS.HEAD_TIMEOUT.message(String(this.config.access.headTimeoutSeconds))]
+        : reason === 'pending_heads'
+          ? [ERRORS.PENDING_HEADS.code, ERRORS.PENDING_HEADS.message(String(this.config.access.maxPendingHeads), remoteOf(socket))]
+          : [ERRORS.DESCRIPTORS_LOW.code, ERRORS.DESCRIPTORS_LOW.message(String(this.headroom?.limit ?? ''))];
     this.log.info({ remote: remoteOf(socket), code, reason, left }, message);
   }
 

@@ -5,11 +5,11 @@
  * share the descriptor table). WorkerPool has one code path over both.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { PrimaryToWorker, WorkerToPrimary } from '../cluster/messages.js';
-import type { DupDescriptor } from './descriptor-dup.js';
+import type { ThreadNatives } from './thread-natives.js';
 
 export type WorkerMode = 'process' | 'thread';
 
@@ -79,6 +79,12 @@ export interface WorkerTransport {
   spawn(id: number, entry: string, events: LinkEvents): WorkerLink;
   /** Take over an accepted socket to hand to a worker; null when it cannot be (the socket is untouched). */
   adopt(socket: Socket): HandedClient | null;
+  /**
+   * After a dead worker's programs were killed: wait for them where nobody
+   * else will. A worker process's orphans go to init; a thread's stay this
+   * process's children, zombies unless reaped here.
+   */
+  reapOrphans(pids: readonly number[]): void;
 }
 
 /** A connection held by its socket (process mode: kept open until the worker acknowledges it). */
@@ -280,29 +286,63 @@ export function processTransport(): WorkerTransport {
     mode: 'process',
     spawn: spawnProcess,
     adopt: (socket) => new SocketClient(socket),
+    reapOrphans: () => undefined,
   };
+}
+
+/** A SIGKILLed program is gone in milliseconds; one in uninterruptible sleep (a hung disk, a device) may take longer. */
+const REAP_EVERY_MS = 100;
+const REAP_TRIES = 600;
+
+/** Wait for each pid until reaped, for at most a minute; the timer never keeps the server up. */
+function reapWith(reapChild: (pid: number) => boolean, pids: readonly number[], triesLeft = REAP_TRIES): void {
+  const left = pids.filter((pid) => !reapChild(pid));
+  if (left.length === 0 || triesLeft <= 1) return;
+  setTimeout(() => reapWith(reapChild, left, triesLeft - 1), REAP_EVERY_MS).unref();
 }
 
 interface DescriptorHandle {
   fd?: number;
 }
 
-export function threadTransport(dup: DupDescriptor): WorkerTransport {
+/** A descriptor to copy the next client onto (null when none could be opened: EMFILE). */
+function openSpare(): number | null {
+  try {
+    return openSync('/dev/null', 'r');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Hand-offs copy the client's socket onto a spare descriptor (dup3), then
+ * close the socket's own, whose number becomes the next spare (the lowest
+ * free, opened in the same synchronous turn). So a hand-off needs no free
+ * descriptor, and a client handed over keeps the number it was accepted at:
+ * low in a full table, below the primary's headroom (descriptor-headroom.ts).
+ * Without a spare (another thread took the number), a plain dup.
+ */
+export function threadTransport({ dup, dupTo, reapChild }: ThreadNatives): WorkerTransport {
+  let spare = openSpare();
   return {
     mode: 'thread',
     spawn: spawnThread,
+    reapOrphans: (pids) => reapWith(reapChild, pids),
     adopt(socket) {
       const fd = (socket as unknown as { _handle?: DescriptorHandle | null })._handle?.fd;
       if (fd === undefined || fd < 0) return null;
+      spare ??= openSpare();
       let copy: number;
       try {
-        copy = dup(fd);
+        copy = spare === null ? dup(fd) : dupTo(fd, spare);
       } catch {
-        // EMFILE: the socket stays the primary's, which answers it.
+        // EMFILE (no spare): the socket stays the primary's, which answers it.
         return null;
       }
+      if (copy === spare) spare = null;
       // Our socket's descriptor closes; the connection lives on in the copy.
       socket.destroy();
+      spare ??= openSpare();
       return new DescriptorClient(copy);
     },
   };

@@ -39,6 +39,8 @@ interface WorkerSlot {
   /** A worker that dies is back at once; one that keeps dying, ever more slowly (the same back-off as programs). */
   respawn: RestartPolicy;
   spawnedAt: number;
+  /** Times it died and was started again (in thread mode, the only sign of it: the pid stays the server's). */
+  restarts: number;
 }
 
 type Reply =
@@ -64,9 +66,11 @@ export interface PoolEvents {
   handoffLost(worker: number): void;
   /** A pulled stream's origin serves this Content-Type (the stream has no mimetype of its own). */
   contentTypeLearnt(stream: string, contentType: string): void;
+  /** `worker` died while the server runs; it is started again. */
+  workerRestarting(worker: number): void;
 }
 
-const NO_EVENTS: PoolEvents = { clientGone: () => undefined, handoffLost: () => undefined, contentTypeLearnt: () => undefined };
+const NO_EVENTS: PoolEvents = { clientGone: () => undefined, handoffLost: () => undefined, contentTypeLearnt: () => undefined, workerRestarting: () => undefined };
 
 /**
  * The primary's view of its workers: starts them (processes or threads, see
@@ -95,7 +99,7 @@ export class WorkerPool {
     this.config = config;
     this.assign(config);
     for (let id = 0; id < config.workers; id++) {
-      this.slots.push({ id, link: null, ready: false, handed: new Map(), unacked: new Map(), programs: new Set(), lastMetrics: null, restartTimer: null, respawn: new RestartPolicy(RESPAWN), spawnedAt: 0 });
+      this.slots.push({ id, link: null, ready: false, handed: new Map(), unacked: new Map(), programs: new Set(), lastMetrics: null, restartTimer: null, respawn: new RestartPolicy(RESPAWN), spawnedAt: 0, restarts: 0 });
     }
   }
 
@@ -202,6 +206,11 @@ export class WorkerPool {
     this.events.clientGone(id);
   }
 
+  /** How many times each worker (by id) died and was started again. */
+  get restarts(): number[] {
+    return this.slots.map((slot) => slot.restarts);
+  }
+
   async gatherStats(): Promise<WorkerStats[]> {
     const replies = await this.askAll('stats');
     return replies.flatMap((r) => (r?.type === 'stats' ? [r.stats] : []));
@@ -302,6 +311,8 @@ export class WorkerPool {
           if (this.stopping) return;
           const error = new VoyandzError('WORKER_EXIT', String(slot.id), String(signal ?? code));
           this.log.error({ code: error.code, worker: slot.id, exitCode: code, signal }, error.message);
+          slot.restarts++;
+          this.events.workerRestarting(slot.id);
           slot.restartTimer = setTimeout(() => void this.spawn(slot), slot.respawn.nextDelayMs(performance.now() - slot.spawnedAt));
         },
       });
@@ -361,6 +372,7 @@ export class WorkerPool {
   /** A worker that died cannot stop its programs; their process groups are ours to end. */
   private reapPrograms(slot: WorkerSlot): void {
     for (const pid of slot.programs) killProcessGroup(pid, 'SIGKILL');
+    this.transport.reapOrphans([...slot.programs]);
     slot.programs.clear();
   }
 

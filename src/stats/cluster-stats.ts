@@ -58,8 +58,12 @@ export interface ClusterStats {
   totals: { clients: number; bytesSent: number; bitrate: number; droppedForLag: number; restarts: number };
   streams: StreamRow[];
   feeds: FeedRow[];
-  /** rss: null for threads (see server.rss). */
-  workers: { id: number; pid: number; rss: number | null; clients: number }[];
+  /**
+   * rss: null for threads (see server.rss). threadId: a thread's id in the
+   * process (a debugger's "[worker N]"), null for processes. restarts: times
+   * it died and was started again.
+   */
+  workers: { id: number; pid: number; threadId: number | null; rss: number | null; clients: number; restarts: number }[];
   clients?: ClientStats[];
 }
 
@@ -72,7 +76,7 @@ export function buildClusterStats(
   config: ServerConfig,
   workers: WorkerStats[],
   startedAt: number,
-  server: { workerMode: 'process' | 'thread'; rss: number },
+  server: { workerMode: 'process' | 'thread'; rss: number; workerRestarts: readonly number[] },
 ): ClusterStats {
   const now = Date.now();
   const sources = new Map<SourceId, SourceStats>();
@@ -157,8 +161,10 @@ export function buildClusterStats(
     workers: workers.map((w) => ({
       id: w.workerId,
       pid: w.pid,
+      threadId: w.threadId,
       rss: w.rss,
       clients: w.streams.reduce((t, s) => t + s.clients, 0),
+      restarts: server.workerRestarts[w.workerId] ?? 0,
     })),
   };
   if (config.statClients) stats.clients = workers.flatMap((w) => w.clients);

@@ -71,6 +71,8 @@ export interface WorkerStats {
   pid: number;
   /** Null for a thread: the RSS is its process's, shared with the primary and the other threads. */
   rss: number | null;
+  /** A thread's id in its process (a debugger's "[worker N]"); null for a worker process. */
+  threadId: number | null;
   sources: SourceStats[];
   streams: StreamClientStats[];
   clients: ClientStats[];

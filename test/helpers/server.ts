@@ -28,6 +28,8 @@ export interface RunningServer {
 
 export interface ServerOptions {
   workers?: number;
+  /** Default: the server's (thread). Tests that kill or stop a worker by its pid need `process`. */
+  workerMode?: 'process' | 'thread';
   env?: NodeJS.ProcessEnv;
   /** Default 127.0.0.1; `::1` for IPv6 tests (loopback only). */
   listenaddr?: string;
@@ -42,7 +44,13 @@ export async function startServer(configYaml: string, options: ServerOptions = {
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-test-'));
   const port = options.port ?? (await freePort());
   const listenaddr = options.listenaddr ?? '127.0.0.1';
-  const header = `listenaddr: "${listenaddr}"\nlistenport: ${port}\n${options.workers ? `workers: ${options.workers}\n` : ''}`;
+  const header = [
+    `listenaddr: "${listenaddr}"`,
+    `listenport: ${port}`,
+    ...(options.workers ? [`workers: ${options.workers}`] : []),
+    ...(options.workerMode ? [`worker_mode: ${options.workerMode}`] : []),
+    '',
+  ].join('\n');
   const file = join(dir, 'voyandz.yaml');
   writeFileSync(file, header + configYaml.replaceAll('$DIR', dir));
   const argv = [CLI, '-f', file];

@@ -1,4 +1,5 @@
 import type { Server, Socket } from 'node:net';
+import { threadId } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ServerConfig, StreamConfig } from '../../src/config/types.js';
 import type { HandedRequest, WorkerSetup } from '../../src/cluster/messages.js';
@@ -247,7 +248,8 @@ export class WorkerRuntime {
         ) as Record<SpliceReason, number>,
       };
     });
-    return { workerId: this.workerId, pid: process.pid, rss: this.mode === 'thread' ? null : this.rss(), sources, streams, clients };
+    const thread = this.mode === 'thread';
+    return { workerId: this.workerId, pid: process.pid, threadId: thread ? threadId : null, rss: thread ? null : this.rss(), sources, streams, clients };
   }
 
   /** Ends the connection of client `id` (the primary's request id); false when this worker has no such client. */
