@@ -99,7 +99,7 @@ export const ERRORS = {
   WORKER_EXIT: define('VOYANDZ_ERR_WORKER_EXIT', (id: string, how: string) => `worker ${id} exited (${how}); restarting it`),
   THREADS_UNAVAILABLE: define(
     'VOYANDZ_ERR_THREADS_UNAVAILABLE',
-    (reason: string) => `worker_mode: thread needs the native addon (dupCloexec to hand clients to threads, reapChild to wait for their programs), and it is not available (${reason}); running worker processes instead`,
+    (reason: string) => `worker_mode: thread needs the native addon (dupCloexec and dupCloexecTo to hand clients to threads, reapChild to wait for their programs), and it is not available (${reason}); running worker processes instead`,
   ),
   // Access control and limits (src/access/): every refusal the primary answers before a hand-off.
   IP_DENIED: define('VOYANDZ_ERR_IP_DENIED', (address: string, route: string) => `${address} is not allowed to reach ${route} (access allow/deny lists)`, 403),

@@ -1,5 +1,5 @@
 /**
- * What the thread worker mode needs from outside Node, both from
+ * What the thread worker mode needs from outside Node, all from
  * native/fanout_writer.c's addon:
  * - `dup`: a second descriptor of an accepted socket (dupCloexec). Worker
  *   threads share the process's descriptor table, so the primary hands a
