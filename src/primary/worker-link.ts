@@ -7,7 +7,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { PrimaryToWorker, WorkerToPrimary } from '../cluster/messages.js';
 import type { ThreadNatives } from './thread-natives.js';
@@ -23,26 +22,10 @@ export type WorkerMode = 'process' | 'thread';
  * primary wins.
  */
 const WORKER_SEMI_SPACE_MB = 4;
-/**
- * V8's memory reducer sees a worker as idle (its JavaScript allocates
- * little: the bytes are in the ring) and shrinks its heap with a full
- * mark-compact every few seconds, on V8's helper threads. Measured with
- * 1000 clients on 2 worker threads, CPU per thread from /proc over 15 s:
- * the server 1250–1510 ms with it, 1010–1220 ms without (helper threads
- * 240–290 → 90–110 ms), for 102 → 123 MB RSS. An operator's own
- * --memory-reducer given to the primary wins.
- */
-const MEMORY_REDUCER_OFF = '--no-memory-reducer';
-const ownV8Flag = (prefix: string): boolean => process.execArgv.some((arg) => arg.startsWith(prefix));
-const workerExecArgv = (): string[] => [
-  ...process.execArgv,
-  ...(ownV8Flag('--max-semi-space-size') ? [] : [`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`]),
-  ...(ownV8Flag('--memory-reducer') || ownV8Flag('--no-memory-reducer') ? [] : [MEMORY_REDUCER_OFF]),
-];
-/** V8 flags are the process's: set before a thread's isolate is made, they apply to it (and to nothing already running). */
-const setThreadV8Flags = (): void => {
-  if (!ownV8Flag('--memory-reducer')) setFlagsFromString(MEMORY_REDUCER_OFF);
-};
+const workerExecArgv = (): string[] =>
+  process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size'))
+    ? process.execArgv
+    : [...process.execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
 /** A thread's young generation is its two semi-spaces and a new large-object space of the same size (V8's sizing). */
 const THREAD_YOUNG_GENERATION_MB = 3 * WORKER_SEMI_SPACE_MB;
 
@@ -273,7 +256,6 @@ function spawnThread(id: number, entry: string, events: LinkEvents): WorkerLink 
   try {
     // A thread's stdout is never a terminal: it logs as the primary decided to (src/log.ts).
     const logFormat = process.env.VOYANDZ_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
-    setThreadV8Flags();
     worker = new Worker(entry, {
       workerData: { workerId: id },
       env: { ...process.env, VOYANDZ_LOG_FORMAT: logFormat },
