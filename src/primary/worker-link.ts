@@ -318,9 +318,10 @@ function openSpare(): number | null {
  * Hand-offs copy the client's socket onto a spare descriptor (dup3), then
  * close the socket's own, whose number becomes the next spare (the lowest
  * free, opened in the same synchronous turn). So a hand-off needs no free
- * descriptor, and a client handed over keeps the number it was accepted at:
- * low in a full table, below the primary's headroom (descriptor-headroom.ts).
- * Without a spare (another thread took the number), a plain dup.
+ * descriptor, and takes none: the client gets the spare's number, the spare
+ * the socket's, and the clients served stay below the primary's headroom
+ * (descriptor-headroom.ts). Without a spare (another thread took the
+ * number), a plain dup.
  */
 export function threadTransport({ dup, dupTo, reapChild }: ThreadNatives): WorkerTransport {
   let spare = openSpare();
