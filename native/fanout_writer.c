@@ -333,13 +333,8 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   return self;
 }
 
-static napi_value dup_cloexec(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0)
-    return fail(env, "dupCloexec(fd: a descriptor number)");
-  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+// The new descriptor, or the errno's text thrown (ERR_DUP) when the copy failed.
+static napi_value descriptor_or_throw(napi_env env, int copy) {
   if (copy < 0) {
     napi_throw_error(env, "ERR_DUP", strerror(errno));
     return NULL;
@@ -347,6 +342,16 @@ static napi_value dup_cloexec(napi_env env, napi_callback_info info) {
   napi_value result;
   napi_create_int32(env, copy, &result);
   return result;
+}
+
+static napi_value dup_cloexec(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0)
+    return fail(env, "dupCloexec(fd: a descriptor number)");
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return descriptor_or_throw(env, copy);
 }
 
 static napi_value dup_cloexec_to(napi_env env, napi_callback_info info) {
@@ -359,13 +364,7 @@ static napi_value dup_cloexec_to(napi_env env, napi_callback_info info) {
   int copy;
   do copy = dup3(fd, target, O_CLOEXEC);
   while (copy < 0 && errno == EINTR);
-  if (copy < 0) {
-    napi_throw_error(env, "ERR_DUP", strerror(errno));
-    return NULL;
-  }
-  napi_value result;
-  napi_create_int32(env, copy, &result);
-  return result;
+  return descriptor_or_throw(env, copy);
 }
 
 static napi_value reap_child(napi_env env, napi_callback_info info) {

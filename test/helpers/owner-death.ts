@@ -4,7 +4,9 @@
  * silence around the death, and counters that never go down.
  */
 import assert from 'node:assert/strict';
-import { capture, getText, type Capture } from './clients.js';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { capture, ffprobe, getText, save, sleep, type Capture } from './clients.js';
 import { parsePrometheus, type Sample } from './metrics.js';
 import type { RunningServer } from './server.js';
 
@@ -44,4 +46,28 @@ export function assertCountersRose(counters: Set<string>, before: Sample[], afte
     const value = later.get(key(s));
     assert.ok(value !== undefined && value >= s.value, `${when}: ${key(s)} went from ${s.value} to ${value}`);
   }
+}
+
+/**
+ * After the worker that runs /stream/ts died at `diedAt`: a client arriving
+ * in the gap waits for the stream instead of an empty 200; every client of
+ * the surviving worker stayed and got the stream back within 5 s; what one
+ * of them received decodes.
+ */
+export async function assertSurvivorsKept(t: TestContext, server: RunningServer, clients: TimedCapture[], diedAt: number, survivorClients: number, dir: string): Promise<void> {
+  await sleep(200);
+  const late = await capture(server.url('/stream/ts'), { ms: 6000 });
+  assert.equal(late.status, 200);
+  assert.ok(late.body.length > 50_000, `a client of the gap got ${late.body.length} bytes`);
+
+  const done = await Promise.all(clients.map((c) => c.done));
+  const kept = clients.filter((c) => (c.arrivals.at(-1) ?? 0) > diedAt + 4000);
+  assert.equal(kept.length, survivorClients, 'every client of the surviving worker stayed connected');
+  for (const c of kept) {
+    const gap = longestSilence(c, diedAt);
+    assert.ok(gap < 5000, `the stream came back (longest silence ${gap} ms)`);
+    t.diagnostic(`a kept client's longest silence around the death: ${gap} ms`);
+  }
+  const file = save(join(dir, 'kept.ts'), done[clients.indexOf(kept[0] ?? clients[0])]?.body ?? Buffer.alloc(0));
+  assert.ok((await ffprobe(file)).some((s) => s.codec_name === 'h264'), 'what a kept client got decodes');
 }
