@@ -123,7 +123,7 @@ function assertRose(before: Map<string, number>, after: Map<string, number>, whe
 }
 
 test('chaos: programs and workers killed every 5 s under 150 viewers; viewers stay or come back, counters rise, nothing leaks', async (t) => {
-  const server = await startServer(CONFIG, { workers: 2, workerMode: 'process' });
+  const server = await startServer(CONFIG, { workers: 2, workerMode: 'process', spillLoad: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-chaos-'));
   const viewers: Viewer[] = [];
   try {

@@ -27,6 +27,7 @@ const DEFAULTS = {
   pages: { home: true, stat: true, config: false },
   workers: os.availableParallelism(),
   workerMode: 'thread' as const,
+  spillLoad: 0.5,
   statClients: false,
   logMaxBytes: 10 * 1024 * 1024,
   logKeep: 3,
@@ -219,10 +220,11 @@ test('join: auto follows the mimetype; an explicit setting wins; a wrong one is 
   assert.throws(() => load(yaml('streams:', '  s: {command: a, mimetype: video/mp2t, join: sometimes}')), /join/);
 });
 
-test('new keys: workers, lag and shot limits (with per-stream overrides), client list, log rotation', () => {
+test('new keys: workers, spill_load, lag and shot limits (with per-stream overrides), client list, log rotation', () => {
   const config = load(
     yaml(
       'workers: 4',
+      'spill_load: 0',
       'max_lag: 5',
       'shot_timeout: 2.5',
       'stat_clients: true',
@@ -241,6 +243,7 @@ test('new keys: workers, lag and shot limits (with per-stream overrides), client
     ),
   );
   assert.equal(config.workers, 4);
+  assert.equal(config.spillLoad, 0);
   assert.equal(config.statClients, true);
   assert.equal(config.logMaxBytes, 1000);
   assert.equal(config.logKeep, 0);
@@ -603,7 +606,7 @@ test('unknown keys are warnings, with a hint when one is close; the config runs 
     'config.yaml:7:5: warning: streams.s.mime_type: unknown key (did you mean "mimetype"?)',
     'config.yaml:8:5: warning: streams.s.Feed: unknown key (did you mean "feed"?)',
     'config.yaml:9:1: warning: frobnicate: unknown key (known: listenaddr, listenport, logdir, pages, templates, generate, feeds, streams, ' +
-      'workers, worker_mode, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads, pull_headers, strict)',
+      'workers, worker_mode, spill_load, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads, pull_headers, strict)',
   ]);
   const { config } = loadRunning(text);
   assert.equal(config.listenport, 8090, 'listen_port is not read as listenport');
@@ -634,6 +637,7 @@ test('rejects wrong types and out-of-range new keys', () => {
     '    command: [ffmpeg, -i, x]',
     '    resurrect: true',
     '    no-resurrect: true',
+    'spill_load: 1.5',
   );
   assert.deepEqual(errorsOf(text), [
     'config.yaml:1:10: workers: must be "auto" or an integer >= 1',
@@ -645,6 +649,7 @@ test('rejects wrong types and out-of-range new keys', () => {
     'config.yaml:8:6: feeds.f: must be a mapping with at least a command or a pull',
     'config.yaml:10:14: feeds.g.command: must be a string (the program and its arguments, split like a shell does)',
     'config.yaml:12:19: feeds.g.no-resurrect: contradicts "resurrect: true"; keep one of the two',
+    'config.yaml:13:13: spill_load: must be a number from 0 to 1',
   ]);
 });
 

@@ -35,7 +35,7 @@ streams:
     command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -
     mimetype: video/mp2t
 `,
-    { workers: 2, workerMode: 'process' },
+    { workers: 2, workerMode: 'process', spillLoad: 0 },
   );
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-faults-'));
   try {
@@ -77,7 +77,7 @@ streams:
     command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 -c:v mpeg1video -g 25 -f mpegts -
     mimetype: video/mp2t
 `,
-    { workers: 2, workerMode: 'process' },
+    { workers: 2, workerMode: 'process', spillLoad: 0 },
   );
   const primary = server.process.pid ?? -1;
   const first = openRequest({ port: server.port }, '/stream/ts');
@@ -271,7 +271,7 @@ feeds:
     command: ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25 ${X264_TS} -metadata comment=faults-orphan -
     mode: autostart
 `;
-    const server = await startServer(config, { workers: 2, workerMode: mode });
+    const server = await startServer(config, { workers: 2, workerMode: mode, spillLoad: 0 });
     let runtimeDir: string;
     try {
       const started = await server.waitForLog((l) => typeof l.runtimeDir === 'string');

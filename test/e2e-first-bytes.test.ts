@@ -9,6 +9,7 @@ const LIVE = '-hide_banner -loglevel error -re -f lavfi -i testsrc2=size=160x120
 test('multipart: a mimetype boundary the program does not write (the original examples\' "ffserver") still serves whole parts', async () => {
   const server = await startServer(`
 workers: 2
+spill_load: 0
 streams:
   mjpeg:
     command: ffmpeg ${LIVE} -c:v mjpeg -q:v 10 -f mpjpeg -
@@ -17,7 +18,7 @@ streams:
   try {
     const first = capture(server.url('/stream/mjpeg'), { ms: 4000 });
     await sleep(2000);
-    // Two joiners: whichever worker they land on, one of them reads through the peer link.
+    // Two joiners, spread over both workers (spill_load: 0): one of them reads through the peer link.
     const late = await Promise.all([capture(server.url('/stream/mjpeg'), { ms: 1500 }), capture(server.url('/stream/mjpeg'), { ms: 1500 })]);
     const early = await first;
     assert.equal(early.body.toString('latin1', 0, 10), '--ffmpeg\r\n', 'the first client gets the stream from byte 0');

@@ -42,13 +42,13 @@ const cases: Case[] = [
 
 for (const { sample, join: mode } of cases) {
   test(`late joiners of a shared ${sample.name} stream (join: ${mode}) decode from the first byte`, async (t) => {
-    const server = await startServer(configFor(sample, mode), { workers: 2 });
+    const server = await startServer(configFor(sample, mode), { workers: 2, spillLoad: 0 });
     const dir = mkdtempSync(join(tmpdir(), 'voyandz-join-'));
     try {
       const url = server.url('/stream/live');
       const first = captureTimed(url, JOIN_AFTER_MS + CAPTURE_MS + 500);
       await sleep(JOIN_AFTER_MS);
-      // Two joiners: workers: 2 puts one on the other worker, through the peer link.
+      // Two joiners: workers: 2 with spill_load: 0 puts one on the other worker, through the peer link.
       const joining = Promise.all([captureTimed(url, CAPTURE_MS), captureTimed(url, CAPTURE_MS)]);
       await waitFor(async () => {
         const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as { workers: { clients: number }[] };
@@ -97,7 +97,7 @@ streams:
       ffmpeg -hide_banner -loglevel error ${LIVE_INPUTS} -t 3 ${webm.output} -metadata comment=e2e-join-restart -
     mimetype: video/webm
 `,
-    { workers: 2 },
+    { workers: 2, spillLoad: 0 },
   );
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-join-'));
   try {

@@ -33,7 +33,7 @@ streams:
     mimetype: video/mp2t
     max_lag: 1
 `,
-    { workers: 2, workerMode: 'process' },
+    { workers: 2, workerMode: 'process', spillLoad: 0 },
   );
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-resync-'));
   const clients = [openRequest({ port: server.port }, '/stream/ts'), openRequest({ port: server.port }, '/stream/ts')];

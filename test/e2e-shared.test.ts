@@ -25,7 +25,7 @@ pages:
 `;
 
 test('shared MPEG-TS: 20 clients over 2 workers get identical bytes, ffprobe decodes, stats and metrics agree', async () => {
-  const server = await startServer(TS_CONFIG, { workers: 2 });
+  const server = await startServer(TS_CONFIG, { workers: 2, spillLoad: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-cap-'));
   try {
     // The first client starts the pipeline; the others join while it runs.

@@ -56,7 +56,7 @@ streams:
     command: ffmpeg -hide_banner -loglevel error -analyzeduration 500000 -i - -c copy -f mpegts -
     mimetype: video/mp2t
 `,
-    { workers: 2, env: { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` } },
+    { workers: 2, spillLoad: 0, env: { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` } },
   );
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-thread-crash-'));
   const inspector = await NodeInspector.connect(inspectPort);

@@ -39,7 +39,7 @@ interface Stat {
 const stat = async (url: string): Promise<Stat> => JSON.parse((await getText(url)).text) as Stat;
 
 test('worker_mode thread: one process; a shared stream to 22 clients over both threads (the peer link), an exclusive one, stats, metrics, a reload, a clean stop', async () => {
-  const server = await startServer(CONFIG, { workers: 2 });
+  const server = await startServer(CONFIG, { workers: 2, spillLoad: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-threads-'));
   const serverPid = server.process.pid ?? 0;
   // Every program is a child of the one process, in a group of its own (the pool reaps the groups of a thread that dies).

@@ -46,7 +46,7 @@ streams:
     command: cat
     mimetype: text/plain
     feed: nope
-`, { workers: 2 });
+`, { workers: 2, spillLoad: 0 });
 });
 
 after(async () => {

@@ -49,8 +49,11 @@ export type WorkerMetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 export type WorkerToPrimary =
   | { type: 'ready'; workerId: number; peerPath: string }
-  /** Sent as soon as a handed socket arrives: a hand-off never acknowledged was lost (the worker had no descriptor for it). */
-  | { type: 'client-received'; id: number }
+  /**
+   * Sent as soon as a handed socket arrives: a hand-off never acknowledged was lost (the worker had no descriptor for it).
+   * `load`: the worker's event-loop utilisation (0..1), for placing the next clients (placement.ts).
+   */
+  | { type: 'client-received'; id: number; load: number }
   | { type: 'client-closed'; stream: string; id: number }
   | { type: 'program-started'; pid: number }
   | { type: 'program-exited'; pid: number }

@@ -18,6 +18,7 @@ export function renderConfig(config: ServerConfig): string {
     log_keep: config.logKeep,
     workers: config.workers,
     worker_mode: config.workerMode,
+    spill_load: config.spillLoad,
     strict: config.strict,
     stat_clients: config.statClients,
     max_lag: config.maxLagSeconds,

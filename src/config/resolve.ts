@@ -30,6 +30,7 @@ export function resolveConfig(raw: RawConfig, configFile: string, findings: Load
     pages: { ...raw.pages },
     workers: raw.workers === 'auto' ? os.availableParallelism() : raw.workers,
     workerMode: raw.worker_mode,
+    spillLoad: raw.spill_load,
     statClients: raw.stat_clients,
     logMaxBytes: raw.log_max_bytes,
     logKeep: raw.log_keep,

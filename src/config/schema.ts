@@ -23,6 +23,7 @@ function says(text: string): { error: (issue: { input?: unknown }) => string } {
 const BOOLEAN = says('must be true or false');
 const SECONDS = says('must be a number of seconds > 0');
 const SECONDS_OR_OFF = says('must be a number of seconds >= 0 (0 turns it off)');
+const FRACTION = says('must be a number from 0 to 1');
 
 const stallTimeout = (what: string) =>
   z
@@ -379,6 +380,14 @@ export const ConfigSchema = z
         .default('thread')
         .describe(
           'thread: workers are threads of the one server process (~15 MB each instead of ~55; an uncaught error or heap exhaustion ends only that thread); needs the native addon, else process. process: each worker is a process of its own (kill -9 or a crash in native code ends only that worker).',
+        ),
+      spill_load: z
+        .number(FRACTION)
+        .min(0, FRACTION)
+        .max(1, FRACTION)
+        .default(0.5)
+        .describe(
+          "A shared stream's new clients go to the worker running its program while that worker's event loop is busy less than this fraction of the time; above it, to the worker with the fewest clients. 0: spread every stream's clients over all workers from the first.",
         ),
       max_lag: z
         .number(SECONDS)

@@ -127,6 +127,8 @@ export interface ServerConfig {
   workers: number;
   /** Workers as processes (isolated) or as threads of the primary's process (smaller). */
   workerMode: 'process' | 'thread';
+  /** Event-loop utilisation (0..1) of a shared stream's owner worker above which its new clients go to other workers. */
+  spillLoad: number;
   /** Show the per-client list on /stat (off by default: it lists client addresses). */
   statClients: boolean;
   /** Bytes a program's stderr log may grow to before it is rotated. */

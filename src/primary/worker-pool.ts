@@ -10,6 +10,7 @@ import type {
   WorkerToPrimary,
 } from '../cluster/messages.js';
 import { assignComponents, findComponents, ownerMap } from '../cluster/assignment.js';
+import { placeSharedClient } from '../cluster/placement.js';
 import { streamId, type SourceId } from '../cluster/source-id.js';
 import { VoyandzError } from '../errors.js';
 import { entryOf } from '../config/lookup.js';
@@ -41,6 +42,8 @@ interface WorkerSlot {
   spawnedAt: number;
   /** Times it died and was started again (in thread mode, the only sign of it: the pid stays the server's). */
   restarts: number;
+  /** Its event-loop utilisation as of its latest acknowledgement (see placement.ts); 0 for a new one. */
+  load: number;
 }
 
 type Reply =
@@ -99,7 +102,7 @@ export class WorkerPool {
     this.config = config;
     this.assign(config);
     for (let id = 0; id < config.workers; id++) {
-      this.slots.push({ id, link: null, ready: false, handed: new Map(), unacked: new Map(), programs: new Set(), lastMetrics: null, restartTimer: null, respawn: new RestartPolicy(RESPAWN), spawnedAt: 0, restarts: 0 });
+      this.slots.push({ id, link: null, ready: false, handed: new Map(), unacked: new Map(), programs: new Set(), lastMetrics: null, restartTimer: null, respawn: new RestartPolicy(RESPAWN), spawnedAt: 0, restarts: 0, load: 0 });
     }
   }
 
@@ -128,9 +131,10 @@ export class WorkerPool {
   }
 
   /**
-   * Hand a client to a worker. Shared streams go to the least busy worker
-   * (their output is copied once per worker, not per client); exclusive
-   * streams and shots go to the owner, where their feed already flows.
+   * Hand a client to a worker. Shared streams' clients stay with the worker
+   * running the program until it is busy, then go to the worker with the
+   * fewest clients (placement.ts); exclusive streams and shots go to the
+   * owner, where their feed already flows.
    */
   dispatch(stream: StreamConfig, socket: Socket, request: HandedRequest): boolean {
     stopReading(socket);
@@ -148,11 +152,8 @@ export class WorkerPool {
     const { stream } = handoff;
     const owner = this.slots.at(entryOf(this.ownerOf, streamId(stream.name)) ?? 0);
     if (stream.type !== 'stream' || stream.client !== 'shared') return usable(owner) ? owner : undefined;
-    let target: WorkerSlot | undefined;
-    for (const slot of this.slots) {
-      if (usable(slot) && (target === undefined || slot.handed.size < target.handed.size)) target = slot;
-    }
-    return target;
+    const candidates = this.slots.filter(usable).map((slot) => ({ slot, clients: slot.handed.size, load: slot.load }));
+    return placeSharedClient(candidates.find((c) => c.slot === owner), candidates, this.config.spillLoad)?.slot;
   }
 
   private send(handoff: Handoff): boolean {
@@ -328,6 +329,7 @@ export class WorkerPool {
         this.log.debug({ worker: slot.id, pid: slot.link?.pid, mode: this.transport.mode, bootMs: Math.round(performance.now() - slot.spawnedAt) }, `worker ${slot.id} ready`);
         break;
       case 'client-received': {
+        slot.load = message.load;
         if (slot.handed.has(message.id)) {
           const timer = slot.handed.get(message.id);
           if (timer) clearTimeout(timer);

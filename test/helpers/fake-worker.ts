@@ -19,7 +19,7 @@ port.on('message', (message: PrimaryToWorker) => {
       break;
     case 'client': {
       if (id === 0 || message.fd === undefined) process.exit(3);
-      send({ type: 'client-received', id: message.request.id });
+      send({ type: 'client-received', id: message.request.id, load: 0 });
       const socket = new Socket({ fd: message.fd, readable: true, writable: true });
       const { stream, request } = message;
       socket.end(`worker ${id}\n`, () => send({ type: 'client-closed', stream, id: request.id }));

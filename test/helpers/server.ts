@@ -30,6 +30,8 @@ export interface ServerOptions {
   workers?: number;
   /** Default: the server's (thread). Tests that kill or stop a worker by its pid need `process`. */
   workerMode?: 'process' | 'thread';
+  /** `spill_load`; 0 spreads a shared stream's clients over every worker from the first (tests of the peer link need it). */
+  spillLoad?: number;
   env?: NodeJS.ProcessEnv;
   /** Default 127.0.0.1; `::1` for IPv6 tests (loopback only). */
   listenaddr?: string;
@@ -49,6 +51,7 @@ export async function startServer(configYaml: string, options: ServerOptions = {
     `listenport: ${port}`,
     ...(options.workers ? [`workers: ${options.workers}`] : []),
     ...(options.workerMode ? [`worker_mode: ${options.workerMode}`] : []),
+    ...(options.spillLoad === undefined ? [] : [`spill_load: ${options.spillLoad}`]),
     '',
   ].join('\n');
   const file = join(dir, 'voyandz.yaml');
