@@ -76,7 +76,7 @@ test('keys voyandz does not know are warnings at their line, and are ignored', (
   const { config, issues } = loadRunning(text);
   assert.deepEqual(issues.map(formatIssue), [
     'config.yaml:1:1: warning: description: unknown key (known: listenaddr, listenport, logdir, pages, templates, generate, feeds, streams, ' +
-      'workers, worker_mode, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads, pull_headers, strict)',
+      'workers, worker_mode, spill_load, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads, pull_headers, strict)',
     'config.yaml:3:3: warning: pages.metrics: unknown key (known: home, stat, config)',
     'config.yaml:7:5: warning: feeds.cam.note: unknown key (known: command, pull, pull_headers, mode, feed, resurrect, no-resurrect, stall_timeout, format, template, args)',
     // The original ignored a stream's mode; voyandz too, saying so (it keeps only a pull running).
@@ -124,7 +124,7 @@ test('an error about the config as a whole still rejects it, with every other pr
   assert.deepEqual(problemsOf(text), [
     'config.yaml:1:13: listenport: must be an integer from 1 to 65535',
     'config.yaml:2:1: warning: bogus: unknown key (known: listenaddr, listenport, logdir, pages, templates, generate, feeds, streams, ' +
-      'workers, worker_mode, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads, pull_headers, strict)',
+      'workers, worker_mode, spill_load, max_lag, start_timeout, stall_timeout, shot_timeout, stat_clients, log_max_bytes, log_keep, max_clients, max_bandwidth, max_clients_per_ip, trusted_proxies, access, admin_access, head_timeout, max_pending_heads, pull_headers, strict)',
     'config.yaml:4:3: streams.s.mimetype: required',
   ]);
 });
