@@ -31,7 +31,7 @@ import { summarize } from './stats.js';
 /**
  * voyandz as it ships: `worker_mode: thread` (workers are threads of the one server process);
  * `-process`: with `worker_mode: process` (a process per worker);
- * `-spread`: with `spill_load: 0` (a stream's clients over both workers from the first, as before placement.ts);
+ * `-pack`: with `spill_load: 0.5` (a stream's clients on the worker running it until its loop is half busy, placement.ts);
  * `-js`: the same server with VOYANDZ_NATIVE_WRITER=0, to show what the native fan-out writer buys in the same run;
  * `-send`: with VOYANDZ_NATIVE_WRITER=send, the native writer without io_uring.
  */
@@ -39,7 +39,7 @@ export type Contender =
   | 'ceiling'
   | 'voyandz-1'
   | 'voyandz-2'
-  | 'voyandz-2-spread'
+  | 'voyandz-2-pack'
   | 'voyandz-1-process'
   | 'voyandz-2-process'
   | 'voyandz-1-js'
@@ -75,9 +75,9 @@ export interface CompareOptions {
 
 export type BenchPart = 'idle' | 'fanout' | 'storm' | 'latency' | 'many' | 'slow' | 'profile';
 export const BENCH_PARTS: readonly BenchPart[] = ['idle', 'fanout', 'storm', 'latency', 'many', 'slow', 'profile'];
-export const CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-2-spread', 'voyandz-1-process', 'voyandz-2-process', 'voyandz-1-js', 'voyandz-2-js', 'voyandz-1-send'];
+export const CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-2-pack', 'voyandz-1-process', 'voyandz-2-process', 'voyandz-1-js', 'voyandz-2-js', 'voyandz-1-send'];
 /** What `npm run bench` runs unless told otherwise. */
-export const DEFAULT_CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-2-spread', 'voyandz-2-process', 'voyandz-1-js'];
+export const DEFAULT_CONTENDERS: readonly Contender[] = ['ceiling', 'voyandz-1', 'voyandz-2', 'voyandz-2-pack', 'voyandz-2-process', 'voyandz-1-js'];
 
 const modeOf = (kind: Exclude<Contender, 'ceiling'>): WorkerMode => (kind.endsWith('-process') ? 'process' : 'thread');
 
@@ -209,7 +209,7 @@ function tsConfig(media: Media, name = 'ts'): string {
 async function start(kind: Contender, opts: CompareOptions, body: () => string, ceilingSource: () => string[], contentType = 'video/mp2t'): Promise<ServerUnderTest> {
   if (kind === 'ceiling') return startCeiling(opts.tools.fanoutRef, ceilingSource(), contentType);
   const writer = kind.endsWith('-js') ? '0' : kind.endsWith('-send') ? 'send' : null;
-  const mode = `worker_mode: ${modeOf(kind)}\n${kind.endsWith('-spread') ? 'spill_load: 0\n' : ''}`;
+  const mode = `worker_mode: ${modeOf(kind)}\n${kind.endsWith('-pack') ? 'spill_load: 0.5\n' : ''}`;
   return startVoyandz({ dir: opts.dir, workers: kind.startsWith('voyandz-1') ? 1 : 2, readyPath: '/stat.json', body: mode + body(), ...(writer === null ? {} : { env: { VOYANDZ_NATIVE_WRITER: writer } }) });
 }
 

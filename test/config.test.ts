@@ -27,7 +27,7 @@ const DEFAULTS = {
   pages: { home: true, stat: true, config: false },
   workers: os.availableParallelism(),
   workerMode: 'thread' as const,
-  spillLoad: 0.5,
+  spillLoad: 0,
   statClients: false,
   logMaxBytes: 10 * 1024 * 1024,
   logKeep: 3,
@@ -224,7 +224,7 @@ test('new keys: workers, spill_load, lag and shot limits (with per-stream overri
   const config = load(
     yaml(
       'workers: 4',
-      'spill_load: 0',
+      'spill_load: 0.75',
       'max_lag: 5',
       'shot_timeout: 2.5',
       'stat_clients: true',
@@ -243,7 +243,7 @@ test('new keys: workers, spill_load, lag and shot limits (with per-stream overri
     ),
   );
   assert.equal(config.workers, 4);
-  assert.equal(config.spillLoad, 0);
+  assert.equal(config.spillLoad, 0.75);
   assert.equal(config.statClients, true);
   assert.equal(config.logMaxBytes, 1000);
   assert.equal(config.logKeep, 0);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from './helpers/server.js';
@@ -35,19 +35,20 @@ async function perWorker(url: string, total: number): Promise<number[]> {
   });
 }
 
-test("a shared stream's clients stay on the worker running its program; after a reload to spill_load: 0 the next ones go to the other worker; both decode", async () => {
-  const server = await startServer(CONFIG, { workers: 2 });
+test("spill_load: 0.5: a shared stream's clients stay on the worker running its program; after a reload to spill_load: 0 the next ones go to the other worker; both decode", async () => {
+  const server = await startServer(CONFIG, { workers: 2, spillLoad: 0.5 });
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-placement-'));
   try {
     const first = capture(server.url('/stream/ts'), { ms: 10_000 });
     await sleep(1500);
     const packed = [first, ...Array.from({ length: 7 }, () => capture(server.url('/stream/ts'), { ms: 8000 }))];
     const atFirst = await perWorker(server.url('/stat.json'), 8);
-    // A few test clients keep the owner's loop far below the default spill_load (0.5).
+    // A few test clients keep the owner's loop far below spill_load 0.5.
     assert.deepEqual([...atFirst].sort(), [0, 8], `all 8 on the owner: ${JSON.stringify(atFirst)}`);
     const owner = atFirst.indexOf(8);
 
-    appendFileSync(join(server.dir, 'voyandz.yaml'), 'spill_load: 0\n');
+    const file = join(server.dir, 'voyandz.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('spill_load: 0.5', 'spill_load: 0'));
     const reloaded = server.waitForLog((line) => line.msg === 'config reloaded', 10_000);
     server.process.kill('SIGHUP');
     await reloaded;

@@ -9,7 +9,10 @@
  * each, took 1.3-1.6x the CPU of one with 1000 on this project's 2-core
  * box). So a client goes to the owner while the owner's event loop is busy
  * less than `spillLoad` of the time, and otherwise to the worker with the
- * fewest clients. `spillLoad` 0 spreads from the first client.
+ * fewest clients. `spillLoad` 0, the default, spreads from the first client:
+ * packing spilled during a connect burst (its load measured over 250 ms
+ * windows) and then lagged under 100 streams (README, "Which worker serves
+ * a client").
  */
 export interface PlacementCandidate {
   /** Clients it holds now (handed and not yet gone). */
