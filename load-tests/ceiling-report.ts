@@ -26,7 +26,7 @@ const NAMES: Record<Contender, string> = {
   ceiling: 'C ceiling',
   'voyandz-1': 'voyandz, 1 worker thread',
   'voyandz-2': 'voyandz, 2 worker threads',
-  'voyandz-2-pack': 'voyandz, 2 worker threads, spill_load 0.5',
+  'voyandz-2-spread': 'voyandz, 2 worker threads, spill_load 0',
   'voyandz-1-process': 'voyandz, 1 worker process',
   'voyandz-2-process': 'voyandz, 2 worker processes',
   'voyandz-1-js': 'voyandz, 1 worker thread, JS writer',
@@ -115,8 +115,8 @@ function memoryPerThousand(rows: readonly FanoutRow[]): { mb: number; from: numb
   return { mb: med(perRepeat, (x) => x), from, to };
 }
 
-/** The servers whose rows are judged against the targets: as shipped (threads), packed on the stream's worker, then with worker processes. */
-const VOYANDZ_AS_JUDGED = ['voyandz-1', 'voyandz-2', 'voyandz-2-pack', 'voyandz-1-process', 'voyandz-2-process'] as const;
+/** The servers whose rows are judged against the targets: as shipped (threads), spread from the first client, then with worker processes. */
+const VOYANDZ_AS_JUDGED = ['voyandz-1', 'voyandz-2', 'voyandz-2-spread', 'voyandz-1-process', 'voyandz-2-process'] as const;
 
 function targets(res: CompareResults): string[] {
   const out: string[] = ['## Targets of issue #14, judged on this run', ''];

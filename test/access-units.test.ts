@@ -120,7 +120,7 @@ test('client ledger: server, stream, per-IP and bandwidth limits; release is ide
   limits.maxClients = 10;
   assert.ok(admit('u', '2.2.2.2').ok);
   assert.deepEqual(admit('u', '2.2.2.2'), { ok: false, limit: 'per_ip', max: 2 });
-  rates.update([{ workerId: 0, pid: 1, threadId: null, rss: 0, clients: [], sources: [], streams: [{ name: 't', clients: 1, connections: 0, bytesSent: 0, bitrate: 4e6, droppedForLag: 0, skippedForLag: 0, peerResyncs: 0, closedOnRestart: { 'header-changed': 0, 'cut-mid-unit': 0, 'container-changed': 0, 'no-join-point': 0 } }] }]);
+  rates.update([{ workerId: 0, pid: 1, threadId: null, rss: 0, load: 0, clients: [], sources: [], streams: [{ name: 't', clients: 1, connections: 0, bytesSent: 0, bitrate: 4e6, droppedForLag: 0, skippedForLag: 0, peerResyncs: 0, closedOnRestart: { 'header-changed': 0, 'cut-mid-unit': 0, 'container-changed': 0, 'no-join-point': 0 } }] }]);
   assert.deepEqual(admit('t', '9.9.9.9', rates.of('t')), { ok: false, limit: 'max_bandwidth', max: 5e6 });
   assert.equal(parseBandwidth('900M'), 9e8);
   assert.equal(parseBandwidth('1.5k'), 1500);

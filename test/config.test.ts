@@ -27,7 +27,7 @@ const DEFAULTS = {
   pages: { home: true, stat: true, config: false },
   workers: os.availableParallelism(),
   workerMode: 'thread' as const,
-  spillLoad: 0,
+  spillLoad: 0.5,
   statClients: false,
   logMaxBytes: 10 * 1024 * 1024,
   logKeep: 3,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from './helpers/server.js';
@@ -20,7 +20,7 @@ streams:
 
 interface Stat {
   streams: { name: string; clients: number }[];
-  workers: { id: number; clients: number }[];
+  workers: { id: number; clients: number; load: number }[];
   clients?: { stream: string; worker: number }[];
 }
 
@@ -35,20 +35,32 @@ async function perWorker(url: string, total: number): Promise<number[]> {
   });
 }
 
-test("spill_load: 0.5: a shared stream's clients stay on the worker running its program; after a reload to spill_load: 0 the next ones go to the other worker; both decode", async () => {
-  const server = await startServer(CONFIG, { workers: 2, spillLoad: 0.5 });
+test("by default a shared stream's clients stay on the worker running its program; after a reload to spill_load: 0 the next ones go to the other worker; both decode", async () => {
+  const server = await startServer(CONFIG, { workers: 2 });
   const dir = mkdtempSync(join(tmpdir(), 'voyandz-placement-'));
   try {
     const first = capture(server.url('/stream/ts'), { ms: 10_000 });
     await sleep(1500);
     const packed = [first, ...Array.from({ length: 7 }, () => capture(server.url('/stream/ts'), { ms: 8000 }))];
     const atFirst = await perWorker(server.url('/stat.json'), 8);
-    // A few test clients keep the owner's loop far below spill_load 0.5.
+    // A few test clients keep the owner's loop far below the default spill_load (0.5).
     assert.deepEqual([...atFirst].sort(), [0, 8], `all 8 on the owner: ${JSON.stringify(atFirst)}`);
     const owner = atFirst.indexOf(8);
 
+    // What placement goes by is what an operator sees: each worker's load on /stat.json, /stat and /metrics.
+    const stat = JSON.parse((await getText(server.url('/stat.json'))).text) as Stat;
+    assert.equal(stat.workers.length, 2);
+    for (const w of stat.workers) assert.ok(w.load >= 0 && w.load <= 1, `worker ${w.id} load ${w.load}`);
+    assert.match((await getText(server.url('/stat'))).text, /<th>load<\/th>/);
+    const metrics = (await getText(server.url('/metrics'))).text;
+    for (const id of [0, 1]) {
+      const m = new RegExp(`^voyandz_worker_load\\{[^}]*worker="${id}"[^}]*\\} ([0-9.e-]+)$`, 'm').exec(metrics);
+      assert.ok(m, `voyandz_worker_load of worker ${id} in /metrics`);
+      assert.ok(Number(m[1]) >= 0 && Number(m[1]) <= 1, `worker ${id} load ${m[1]}`);
+    }
+
     const file = join(server.dir, 'voyandz.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('spill_load: 0.5', 'spill_load: 0'));
+    appendFileSync(file, 'spill_load: 0\n');
     const reloaded = server.waitForLog((line) => line.msg === 'config reloaded', 10_000);
     server.process.kill('SIGHUP');
     await reloaded;

@@ -32,7 +32,7 @@ streams:${copy('ts', 'cam')}${copy('solo', 'cam', '\n    client: exclusive')}
 interface Stat {
   server: { pid: number; workerMode: string; rss: number };
   streams: { name: string; clients: number; pid: number | null }[];
-  workers: { id: number; pid: number; threadId: number | null; rss: number | null; clients: number; restarts: number }[];
+  workers: { id: number; pid: number; threadId: number | null; rss: number | null; clients: number; load: number; restarts: number }[];
   clients?: { stream: string; worker: number }[];
 }
 

@@ -10,7 +10,6 @@ import { createLogger } from '../src/log.js';
 import { runningPrograms } from '../src/pipeline/program.js';
 import type { WorkerMetricsJson, WorkerToPrimary } from '../src/cluster/messages.js';
 import { parentChannel } from './stream/parent-channel.js';
-import { LoadMeter } from './stream/load-meter.js';
 import { WorkerRuntime } from './stream/runtime.js';
 import { WorkerMetrics } from './stream/worker-metrics.js';
 
@@ -30,7 +29,6 @@ const runtime: WorkerRuntime = new WorkerRuntime(workerId, mode, log, {
   requestServed: (route, status) => metrics.countRequest(route, status),
 });
 const metrics = new WorkerMetrics(workerId, mode, () => runtime.stats());
-const load = new LoadMeter();
 
 let stopping = false;
 let runtimeDir: string | null = null;
@@ -77,7 +75,7 @@ channel.onMessage((message, take) => {
         break;
       }
       // Acknowledged first: see TakeClient.
-      send({ type: 'client-received', id: message.request.id, load: load.sample() });
+      send({ type: 'client-received', id: message.request.id, load: runtime.load.sample() });
       try {
         runtime.handleClient(message.stream, message.request, take());
       } catch (error) {

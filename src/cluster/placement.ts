@@ -9,9 +9,8 @@
  * each, took 1.3-1.6x the CPU of one with 1000 on this project's 2-core
  * box). So a client goes to the owner while the owner's event loop is busy
  * less than `spillLoad` of the time, and otherwise to the worker with the
- * fewest clients. `spillLoad` 0, the default, spreads from the first client:
- * at 0.5, 100 streams x 20 clients lagged in every run, where spread (and
- * 1, once) held them all (README, "Which worker serves a client").
+ * fewest clients (spill_load, 0.5 by default). `spillLoad` 0 spreads from
+ * the first client (README, "Which worker serves a client").
  */
 export interface PlacementCandidate {
   /** Clients it holds now (handed and not yet gone). */

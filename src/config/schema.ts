@@ -385,9 +385,9 @@ export const ConfigSchema = z
         .number(FRACTION)
         .min(0, FRACTION)
         .max(1, FRACTION)
-        .default(0)
+        .default(0.5)
         .describe(
-          "A shared stream's new clients go to the worker running its program while that worker's event loop is busy less than this fraction of the time; above it, to the worker with the fewest clients. 0 (the default): spread every stream's clients over all workers from the first.",
+          "A shared stream's new clients go to the worker running its program while that worker's event loop is busy less than this fraction of the time; above it, to the worker with the fewest clients. 0: spread every stream's clients over all workers from the first.",
         ),
       max_lag: z
         .number(SECONDS)

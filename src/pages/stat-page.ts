@@ -156,7 +156,7 @@ export function renderStatPage(stats: ClusterStats, config: ServerConfig, histor
   const s = stats.server;
   const now = Date.parse(s.now);
   const workers = stats.workers
-    .map((w) => `<tr>${td(w.id, true)}${td(w.threadId === null ? String(w.pid) : `${w.pid} thread ${w.threadId}`, true)}${td(w.clients, true)}${td(w.rss === null ? '—' : formatBytes(w.rss), true)}${td(w.restarts, true)}</tr>`)
+    .map((w) => `<tr>${td(w.id, true)}${td(w.threadId === null ? String(w.pid) : `${w.pid} thread ${w.threadId}`, true)}${td(w.clients, true)}${td(`${Math.round(w.load * 100)} %`, true)}${td(w.rss === null ? '—' : formatBytes(w.rss), true)}${td(w.restarts, true)}</tr>`)
     .join('\n');
   const body = `<header class="top"><h1>${escapeHtml(s.name)}</h1><span id="live" class="sub">static</span></header>
 <main id="console">
@@ -168,7 +168,7 @@ export function renderStatPage(stats: ClusterStats, config: ServerConfig, histor
 <section class="cards">${stats.feeds.map((r) => feedCard(r, now)).join('\n') || '<p>No feeds.</p>'}</section>
 <h2>Workers</h2>
 <p class="sub">${workersLine(s)}</p>
-<div class="scroll"><table><tr><th>id</th><th>pid</th><th>clients</th><th>RSS</th><th>restarts</th></tr>
+<div class="scroll"><table><tr><th>id</th><th>pid</th><th>clients</th><th>load</th><th>RSS</th><th>restarts</th></tr>
 ${workers}</table></div>
 ${stats.clients ? clientsTable(stats.clients, now) : ''}
 </main>

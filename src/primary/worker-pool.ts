@@ -131,9 +131,9 @@ export class WorkerPool {
   }
 
   /**
-   * Hand a client to a worker. Shared streams' clients go to the worker
-   * with the fewest clients, or stay with the one running the program
-   * while it is less busy than spill_load (placement.ts); exclusive streams
+   * Hand a client to a worker. Shared streams' clients stay with the worker
+   * running the program while it is less busy than spill_load, then go to
+   * the worker with the fewest clients (placement.ts); exclusive streams
    * and shots go to the owner, where their feed already flows.
    */
   dispatch(stream: StreamConfig, socket: Socket, request: HandedRequest): boolean {

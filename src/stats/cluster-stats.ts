@@ -59,11 +59,12 @@ export interface ClusterStats {
   streams: StreamRow[];
   feeds: FeedRow[];
   /**
-   * rss: null for threads (see server.rss). threadId: a thread's id in the
+   * rss: null for threads (see server.rss). load: the fraction of the last
+   * quarter second or more its event loop was busy (placement.ts). threadId: a thread's id in the
    * process (a debugger's "[worker N]"), null for processes. restarts: times
    * it died and was started again.
    */
-  workers: { id: number; pid: number; threadId: number | null; rss: number | null; clients: number; restarts: number }[];
+  workers: { id: number; pid: number; threadId: number | null; rss: number | null; clients: number; load: number; restarts: number }[];
   clients?: ClientStats[];
 }
 
@@ -164,6 +165,7 @@ export function buildClusterStats(
       threadId: w.threadId,
       rss: w.rss,
       clients: w.streams.reduce((t, s) => t + s.clients, 0),
+      load: w.load,
       restarts: server.workerRestarts[w.workerId] ?? 0,
     })),
   };

@@ -73,6 +73,8 @@ export interface WorkerStats {
   rss: number | null;
   /** A thread's id in its process (a debugger's "[worker N]"); null for a worker process. */
   threadId: number | null;
+  /** How busy its event loop is (0..1), as it places clients by (src/cluster/placement.ts). */
+  load: number;
   sources: SourceStats[];
   streams: StreamClientStats[];
   clients: ClientStats[];

@@ -30,7 +30,7 @@ export interface ServerOptions {
   workers?: number;
   /** Default: the server's (thread). Tests that kill or stop a worker by its pid need `process`. */
   workerMode?: 'process' | 'thread';
-  /** `spill_load`; 0 (the default) spreads a shared stream's clients over every worker from the first: tests of the peer link say so, whatever the default. */
+  /** `spill_load`; 0 spreads a shared stream's clients over every worker from the first: tests of the peer link say so, whatever the default (0.5). */
   spillLoad?: number;
   env?: NodeJS.ProcessEnv;
   /** Default 127.0.0.1; `::1` for IPv6 tests (loopback only). */

@@ -14,6 +14,7 @@ import { FeedReaders, feedReadersFor } from '../../src/pipeline/feed-readers.js'
 import type { ProgramRegistry, Tap } from '../../src/pipeline/tap.js';
 import type { ClientStats, SourceStats, StreamClientStats, WorkerStats } from '../../src/stats/types.js';
 import { RateMeter } from '../../src/stats/rate-meter.js';
+import { LoadMeter } from './load-meter.js';
 import { policyFor, sniffedStreamPolicyFor } from '../../src/fanout/join/policy-for.js';
 import { RemoteStream, startPeerServer, type PeerTap } from './peer-link.js';
 import { serveShared } from './shared-session.js';
@@ -71,6 +72,8 @@ export class WorkerRuntime {
   private readonly connections = new Map<string, number>();
   /** Read from programs (and peer links), per feed or stream. */
   private readonly inRates = new RateMeter<SourceId>();
+  /** How busy this worker is, for the primary's placement of clients and for /stat.json. */
+  readonly load = new LoadMeter();
   /** Sent to clients, per stream name. */
   private readonly outRates = new RateMeter();
   private peerServer: Server | null = null;
@@ -249,7 +252,7 @@ export class WorkerRuntime {
       };
     });
     const thread = this.mode === 'thread';
-    return { workerId: this.workerId, pid: process.pid, threadId: thread ? threadId : null, rss: thread ? null : this.rss(), sources, streams, clients };
+    return { workerId: this.workerId, pid: process.pid, threadId: thread ? threadId : null, rss: thread ? null : this.rss(), load: this.load.sample(), sources, streams, clients };
   }
 
   /** Ends the connection of client `id` (the primary's request id); false when this worker has no such client. */

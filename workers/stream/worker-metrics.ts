@@ -153,6 +153,15 @@ export class WorkerMetrics {
         for (const s of stats().sources) this.inc({ name: s.name, kind: s.kind }, s.stalls);
       },
     });
+    new Gauge({
+      name: 'voyandz_worker_load',
+      help: "Fraction of the last quarter second or more a worker's event loop was busy (0..1); shared streams' clients spill by it (spill_load)",
+      labelNames: ['worker'],
+      registers,
+      collect() {
+        this.set({ worker: String(workerId) }, stats().load);
+      },
+    });
     this.requests = new Counter({
       name: 'voyandz_http_requests_total',
       help: 'HTTP requests answered, by route and status',
