@@ -59,10 +59,10 @@ export interface ClusterStats {
   streams: StreamRow[];
   feeds: FeedRow[];
   /**
-   * rss: null for threads (see server.rss). load: the fraction of the last
-   * quarter second or more its event loop was busy (placement.ts). threadId: a thread's id in the
-   * process (a debugger's "[worker N]"), null for processes. restarts: times
-   * it died and was started again.
+   * rss: null for threads (see server.rss). threadId: a thread's id in the
+   * process (a debugger's "[worker N]"), null for processes. load: the
+   * fraction of the last quarter second or more its event loop was busy
+   * (placement.ts). restarts: times it died and was started again.
    */
   workers: { id: number; pid: number; threadId: number | null; rss: number | null; clients: number; load: number; restarts: number }[];
   clients?: ClientStats[];
