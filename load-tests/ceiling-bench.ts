@@ -331,7 +331,7 @@ async function fanoutRows(opts: CompareOptions, idlePrimaryPerSecond: (mode: Wor
 /**
  * Rounds of the latency rows: each N is measured this many times on each server, alternating. At N=100 a
  * round's p99 is about its 4th-worst batch of 300, so one stall anywhere (a GC of the Node feed or load
- * client, the scheduler) moves it: single rounds ranged 0.68-2.24x of the ceiling's in one run. Five
+ * client, the scheduler) moves it: single rounds ranged 1.04-2.37x of the ceiling's in one run. Five
  * rounds give the median something to stand on.
  */
 const LATENCY_ROUNDS = 5;

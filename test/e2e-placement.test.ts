@@ -59,8 +59,7 @@ test("by default a shared stream's clients stay on the worker running its progra
       assert.ok(Number(m[1]) >= 0 && Number(m[1]) <= 1, `worker ${id} load ${m[1]}`);
     }
 
-    const file = join(server.dir, 'voyandz.yaml');
-    appendFileSync(file, 'spill_load: 0\n');
+    appendFileSync(join(server.dir, 'voyandz.yaml'), 'spill_load: 0\n');
     const reloaded = server.waitForLog((line) => line.msg === 'config reloaded', 10_000);
     server.process.kill('SIGHUP');
     await reloaded;

@@ -9,8 +9,8 @@
  *   length counts a write until libuv reports it done (a write the kernel
  *   took at once, synchronously; a partial one, when libuv has sent the
  *   rest), so at 0 nothing is queued in libuv either, and the handle's
- *   `writeQueueSize`, a C++ call per socket per batch (3.5 % of a worker's
- *   time at 1000 clients), need not be asked. The direct bytes then follow
+ *   `writeQueueSize`, a C++ call per socket per batch (3.5 % of a worker
+ *   thread's perf samples at 1000 clients), need not be asked. The direct bytes then follow
  *   every byte the socket was ever handed, so order holds.
  * - Whatever the kernel did not take (a short write, EAGAIN) or refused (an
  *   error) is handed back, and the caller writes it with `socket.write()`:
